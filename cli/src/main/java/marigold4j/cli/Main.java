@@ -1,0 +1,39 @@
+package marigold4j.cli;
+
+import marigold4j.checkpoint.CheckpointException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code marigold4j} command. */
+@Command(
+    name = "marigold4j",
+    mixinStandardHelpOptions = true,
+    version = "marigold4j 0.1.0",
+    description = "Monocular depth and surface-normal estimation with Marigold / E2E-FT diffusion models.",
+    subcommands = {InspectCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(System.out);
+  }
+
+  /** Builds the command line with the project's error handling: user errors print one line, not a stack trace. */
+  public static CommandLine commandLine() {
+    CommandLine cl = new CommandLine(new Main());
+    cl.setExecutionExceptionHandler((ex, line, parseResult) -> {
+      if (ex instanceof CheckpointException || ex instanceof IllegalArgumentException
+          || ex instanceof java.io.UncheckedIOException) {
+        line.getErr().println("error: " + ex.getMessage());
+        return 2;
+      }
+      throw ex;
+    });
+    return cl;
+  }
+
+  public static void main(String[] args) {
+    System.exit(commandLine().execute(args));
+  }
+}

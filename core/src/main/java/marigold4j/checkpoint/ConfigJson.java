@@ -1,0 +1,62 @@
+package marigold4j.checkpoint;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.databind.DeserializationContext;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonDeserializer;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.deser.DeserializationProblemHandler;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads a checkpoint's JSON config ({@code config.json}, {@code model_index.json}, {@code scheduler_config.json},
+ * ...) into a record. Keys the record does not know are logged once per key and otherwise ignored (configs carry
+ * bookkeeping such as {@code _diffusers_version}); whether a known key's <em>value</em> is supported is the model's
+ * decision, which it reports by throwing {@link CheckpointException} naming the key.
+ */
+public final class ConfigJson {
+  private static final Logger LOG = LoggerFactory.getLogger(ConfigJson.class);
+  private static final Set<String> WARNED = ConcurrentHashMap.newKeySet();
+  private static final ObjectMapper MAPPER = new ObjectMapper()
+      .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true)
+      .configure(DeserializationFeature.ACCEPT_SINGLE_VALUE_AS_ARRAY, true)
+      .addHandler(new DeserializationProblemHandler() {
+        @Override
+        public boolean handleUnknownProperty(DeserializationContext ctxt, JsonParser p,
+            JsonDeserializer<?> deserializer, Object beanOrClass, String name) throws IOException {
+          String cls = beanOrClass instanceof Class<?> c ? c.getSimpleName() : beanOrClass.getClass().getSimpleName();
+          if (!name.startsWith("_") && WARNED.add(cls + "." + name)) {
+            LOG.debug("{}: ignoring config key '{}'", cls, name);
+          }
+          p.skipChildren();
+          return true;
+        }
+      });
+
+  private ConfigJson() {}
+
+  public static ObjectMapper mapper() {
+    return MAPPER;
+  }
+
+  public static <T> T read(Path file, Class<T> type) {
+    try {
+      return MAPPER.readValue(Files.readAllBytes(file), type);
+    } catch (NoSuchFileException e) {
+      throw new CheckpointException(file, "file not found");
+    } catch (MismatchedInputException e) {
+      String path = e.getPath().isEmpty() ? "" : "key '" + e.getPath().get(e.getPath().size() - 1).getFieldName() + "': ";
+      throw new CheckpointException(file, path + e.getOriginalMessage());
+    } catch (IOException e) {
+      throw new CheckpointException(file, "invalid JSON: " + e.getMessage(), e);
+    }
+  }
+}

@@ -1,0 +1,92 @@
+package marigold4j.nn;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.UnaryOperator;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * A tree of named parameters, mirroring torch.nn.Module's attribute paths so that a state dict key such as
+ * {@code down_blocks.0.attentions.1.transformer_blocks.0.attn1.to_q.weight} addresses a parameter directly.
+ *
+ * <p>Subclasses register parameters and children in their constructors, in the order PyTorch registers them (that
+ * order is what {@code state_dict()} lists), then implement their own {@code forward}.
+ */
+public abstract class Module implements AutoCloseable {
+  private final Map<String, Parameter> params = new LinkedHashMap<>();
+  private final Map<String, Module> children = new LinkedHashMap<>();
+
+  protected final Parameter parameter(String name, long... shape) {
+    return register(name, new Parameter(shape, Parameter.Kind.PARAMETER));
+  }
+
+  protected final Parameter buffer(String name, boolean persistent, long... shape) {
+    return register(name, new Parameter(shape,
+        persistent ? Parameter.Kind.BUFFER : Parameter.Kind.NON_PERSISTENT_BUFFER));
+  }
+
+  private Parameter register(String name, Parameter p) {
+    if (params.containsKey(name) || children.containsKey(name)) throw new IllegalStateException("duplicate " + name);
+    params.put(name, p);
+    return p;
+  }
+
+  /** Registers a child module under {@code name}; {@code null} registers nothing (an absent optional layer). */
+  protected final <M extends Module> M child(String name, M module) {
+    if (module == null) return null;
+    if (params.containsKey(name) || children.containsKey(name)) throw new IllegalStateException("duplicate " + name);
+    children.put(name, module);
+    return module;
+  }
+
+  /** Every parameter and buffer below this module, keyed by its dotted path, in registration order. */
+  public final Map<String, Parameter> namedParameters() {
+    Map<String, Parameter> out = new LinkedHashMap<>();
+    collect("", out);
+    return Collections.unmodifiableMap(out);
+  }
+
+  private void collect(String prefix, Map<String, Parameter> out) {
+    params.forEach((n, p) -> out.put(prefix + n, p));
+    children.forEach((n, c) -> c.collect(prefix + n + ".", out));
+  }
+
+  /** Entries a state dict holds: parameters and persistent buffers. */
+  public final Map<String, Parameter> stateDictSlots() {
+    Map<String, Parameter> out = new LinkedHashMap<>();
+    namedParameters().forEach((k, p) -> {
+      if (p.kind() != Parameter.Kind.NON_PERSISTENT_BUFFER) out.put(k, p);
+    });
+    return out;
+  }
+
+  /** Number of trainable parameters (buffers excluded), as diffusers' num_parameters() counts them. */
+  public final long numParameters() {
+    long n = 0;
+    for (Parameter p : namedParameters().values()) if (p.kind() == Parameter.Kind.PARAMETER) n += p.numel();
+    return n;
+  }
+
+  /**
+   * Renames legacy checkpoint keys to this module's current names before strict loading (for example the
+   * {@code query/key/value/proj_attn} attention names of old VAE files). The default keeps keys as they are.
+   */
+  public UnaryOperator<String> legacyKeyMapper() {
+    return UnaryOperator.identity();
+  }
+
+  /**
+   * Adapts a tensor stored under a legacy key to the current layout (e.g. a 1x1 conv weight to a linear weight).
+   * The default returns it unchanged.
+   */
+  public Tensor adaptLegacyTensor(String key, Tensor t) {
+    return t;
+  }
+
+  /** Releases every loaded tensor of this module tree. */
+  @Override
+  public void close() {
+    namedParameters().values().forEach(Parameter::release);
+  }
+}

@@ -1,0 +1,124 @@
+package marigold4j.torch;
+
+import org.bytedeco.pytorch.DoubleOptional;
+import org.bytedeco.pytorch.InterpolateFuncOptions;
+import org.bytedeco.pytorch.InterpolateMode;
+import org.bytedeco.pytorch.LongVector;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.kArea;
+import org.bytedeco.pytorch.kBicubic;
+import org.bytedeco.pytorch.kBilinear;
+import org.bytedeco.pytorch.kNearest;
+import org.bytedeco.pytorch.kNearestExact;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * Functional tensor operations, the one place where bytedeco's calling conventions (optionals, scalars, option
+ * structs, tuple layouts) are spelled out. Model code calls these, never the raw bindings for these ops.
+ */
+public final class F {
+  private F() {}
+
+  /** Interpolation kernels, named as torch.nn.functional.interpolate names them. */
+  public enum Mode { NEAREST, NEAREST_EXACT, BILINEAR, BICUBIC, AREA }
+
+  public static Scalar s(double v) {
+    return new Scalar(v);
+  }
+
+  public static TensorOptional opt(Tensor t) {
+    return t == null ? new TensorOptional() : new TensorOptional(t);
+  }
+
+  public static Tensor conv2d(Tensor x, Tensor w, Tensor bias, long stride, long padding) {
+    return torch.conv2d(x, w, opt(bias), new long[] {stride, stride}, new long[] {padding, padding},
+        new long[] {1, 1}, 1);
+  }
+
+  public static Tensor linear(Tensor x, Tensor w, Tensor bias) {
+    return torch.linear(x, w, opt(bias));
+  }
+
+  public static Tensor groupNorm(Tensor x, long groups, Tensor w, Tensor b, double eps) {
+    return torch.group_norm(x, groups, opt(w), opt(b), eps, false);
+  }
+
+  /** Layer norm over the last dimension. */
+  public static Tensor layerNorm(Tensor x, Tensor w, Tensor b, double eps) {
+    long last = x.size(-1);
+    return torch.layer_norm(x, new long[] {last}, opt(w), opt(b), eps, false);
+  }
+
+  public static Tensor silu(Tensor x) {
+    return torch.silu(x);
+  }
+
+  /** Exact (erf) GELU. */
+  public static Tensor gelu(Tensor x) {
+    return torch.gelu(x);
+  }
+
+  public static Tensor geluTanh(Tensor x) {
+    return torch.gelu(x, "tanh");
+  }
+
+  /** CLIP's quick_gelu: x * sigmoid(1.702 x). */
+  public static Tensor quickGelu(Tensor x) {
+    return x.mul(torch.sigmoid(x.mul(s(1.702))));
+  }
+
+  /**
+   * Scaled dot-product attention over (B, heads, L, headDim) tensors. On CPU, reduced-precision inputs are upcast to
+   * fp32 for the attention itself (bf16 SDPA is about 13x slower there) and the result cast back.
+   */
+  public static Tensor attention(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, Double scale) {
+    torch.ScalarType dtype = Tensors.dtype(q);
+    boolean upcast = !q.is_cuda() && dtype != torch.ScalarType.Float && dtype != torch.ScalarType.Double;
+    if (upcast) {
+      q = q.to(torch.ScalarType.Float);
+      k = k.to(torch.ScalarType.Float);
+      v = v.to(torch.ScalarType.Float);
+      if (mask != null && mask.is_floating_point()) mask = mask.to(torch.ScalarType.Float);
+    }
+    DoubleOptional sc = scale == null ? new DoubleOptional() : new DoubleOptional(scale);
+    Tensor out = torch.scaled_dot_product_attention(q, k, v, opt(mask), 0.0, causal, sc, false);
+    return upcast ? out.to(dtype) : out;
+  }
+
+  /** torch.nn.functional.interpolate to an explicit size. */
+  public static Tensor interpolate(Tensor x, long h, long w, Mode mode, boolean antialias) {
+    InterpolateFuncOptions o = new InterpolateFuncOptions();
+    o.size().put(new LongVector(h, w));
+    switch (mode) {
+      case NEAREST -> o.mode().put(new InterpolateMode(new kNearest()));
+      case NEAREST_EXACT -> o.mode().put(new InterpolateMode(new kNearestExact()));
+      case AREA -> o.mode().put(new InterpolateMode(new kArea()));
+      case BILINEAR -> {
+        o.mode().put(new InterpolateMode(new kBilinear()));
+        o.align_corners().put(false);
+      }
+      case BICUBIC -> {
+        o.mode().put(new InterpolateMode(new kBicubic()));
+        o.align_corners().put(false);
+      }
+    }
+    if (antialias) o.antialias().put(true);
+    return torch.interpolate(x, o);
+  }
+
+  /** Nearest-neighbour upsampling by an integer factor or to a size (the UNet/VAE Upsample2D). */
+  public static Tensor upsampleNearest(Tensor x, long h, long w) {
+    return torch.upsample_nearest2d(x, new long[] {h, w}, new DoubleOptional(), new DoubleOptional());
+  }
+
+  public static Tensor clamp(Tensor x, double lo, double hi) {
+    return x.clamp(new ScalarOptional(s(lo)), new ScalarOptional(s(hi)));
+  }
+
+  public static Tensor cat(long dim, Tensor... ts) {
+    return torch.cat(new org.bytedeco.pytorch.TensorVector(ts), dim);
+  }
+}

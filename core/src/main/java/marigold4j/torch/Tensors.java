@@ -1,0 +1,74 @@
+package marigold4j.torch;
+
+import java.util.Arrays;
+import java.util.Locale;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+
+/** Conversions between tensors and Java arrays, and readable descriptions of tensors. */
+public final class Tensors {
+  private Tensors() {}
+
+  /**
+   * The tensor's dtype as the canonical enum constant. {@code Tensor.scalar_type()} returns a fresh enum instance
+   * that is never {@code ==} to {@code torch.ScalarType.Float} and friends; {@code intern()} maps it back.
+   */
+  public static torch.ScalarType dtype(Tensor t) {
+    return t.scalar_type().intern();
+  }
+
+  public static long[] shape(Tensor t) {
+    return t.sizes().vec().get();
+  }
+
+  /** A torch-owned fp32 tensor holding a copy of {@code data}. */
+  public static Tensor fromFloats(float[] data, long... shape) {
+    Engine.init();
+    try (FloatPointer p = new FloatPointer(data)) {
+      return torch.from_blob(p, shape, new TensorOptions(torch.ScalarType.Float)).clone();
+    }
+  }
+
+  public static Tensor fromLongs(long[] data, long... shape) {
+    Engine.init();
+    try (LongPointer p = new LongPointer(data)) {
+      return torch.from_blob(p, shape, new TensorOptions(torch.ScalarType.Long)).clone();
+    }
+  }
+
+  /** The values of {@code t} (any float dtype, any device) as fp32, in C order. */
+  public static float[] toFloats(Tensor t) {
+    Tensor c = t.to(torch.ScalarType.Float).cpu().contiguous();
+    float[] out = new float[Math.toIntExact(c.numel())];
+    c.data_ptr_float().get(out);
+    return out;
+  }
+
+  public static long[] toLongs(Tensor t) {
+    Tensor c = t.to(torch.ScalarType.Long).cpu().contiguous();
+    long[] out = new long[Math.toIntExact(c.numel())];
+    c.data_ptr_long().get(out);
+    return out;
+  }
+
+  /** Largest absolute element-wise difference (shapes must match). */
+  public static double maxAbsDiff(Tensor a, Tensor b) {
+    if (!Arrays.equals(shape(a), shape(b))) {
+      throw new IllegalArgumentException("shape " + Arrays.toString(shape(a)) + " vs " + Arrays.toString(shape(b)));
+    }
+    return a.to(torch.ScalarType.Double).sub(b.to(torch.ScalarType.Double)).abs().max().item_double();
+  }
+
+  /** e.g. {@code Float[2, 4, 12, 16] min=-5.48 max=4.85 mean=-0.58}. */
+  public static String describe(Tensor t) {
+    String dtype = dtype(t).toString();
+    String head = dtype + Arrays.toString(shape(t));
+    if (t.numel() == 0 || !t.is_floating_point()) return head;
+    Tensor d = t.detach().to(torch.ScalarType.Double);
+    return head + String.format(Locale.ROOT, " min=%.6g max=%.6g mean=%.6g", d.min().item_double(),
+        d.max().item_double(), d.mean().item_double());
+  }
+}

@@ -121,4 +121,9 @@ public final class F {
   public static Tensor cat(long dim, Tensor... ts) {
     return torch.cat(new org.bytedeco.pytorch.TensorVector(ts), dim);
   }
+
+  /** Zero padding of the last two dimensions (torch.nn.functional.pad with (left, right, top, bottom)). */
+  public static Tensor pad2d(Tensor x, long left, long right, long top, long bottom) {
+    return torch.constant_pad_nd(x, new long[] {left, right, top, bottom}, s(0));
+  }
 }

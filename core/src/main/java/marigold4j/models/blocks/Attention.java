@@ -1,0 +1,78 @@
+package marigold4j.models.blocks;
+
+import marigold4j.nn.GroupNorm;
+import marigold4j.nn.Linear;
+import marigold4j.nn.Module;
+import marigold4j.nn.ModuleList;
+import marigold4j.torch.F;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * diffusers' {@code Attention} with its default SDPA processor ({@code AttnProcessor2_0}): optional GroupNorm over
+ * the input, multi-head (cross-)attention with scale 1/sqrt(dimHead), an output projection, and an optional
+ * residual connection. Covers the VAE mid-block attention (spatial input, group norm, residual) and the UNet
+ * transformer blocks' {@code attn1}/{@code attn2} (token input, no norm, no residual).
+ */
+public final class Attention extends Module {
+  private final GroupNorm groupNorm;
+  private final Linear toQ;
+  private final Linear toK;
+  private final Linear toV;
+  private final ModuleList<Linear> toOut;
+  private final int heads;
+  private final long dimHead;
+  private final boolean residualConnection;
+
+  /**
+   * @param crossAttentionDim width of the context tokens, or {@code null} for self-attention
+   * @param heads number of heads; the inner width is {@code heads * dimHead}
+   * @param qkvBias whether {@code to_q/to_k/to_v} have biases ({@code to_out.0} always has one)
+   * @param upcastAttention diffusers' flag; it only matters for reduced-precision inputs, which {@link F#attention}
+   *     already computes in fp32 on CPU
+   * @param normGroups group count of {@code group_norm}, or {@code null} for none
+   * @param normEps epsilon of {@code group_norm}
+   * @param residualConnection whether the input is added to the output
+   */
+  public Attention(long queryDim, Long crossAttentionDim, int heads, long dimHead, boolean qkvBias,
+      boolean upcastAttention, Integer normGroups, double normEps, boolean residualConnection) {
+    long inner = heads * dimHead;
+    long kvDim = crossAttentionDim == null ? queryDim : crossAttentionDim;
+    groupNorm = normGroups == null ? null : child("group_norm", new GroupNorm(normGroups, queryDim, normEps));
+    toQ = child("to_q", new Linear(queryDim, inner, qkvBias));
+    toK = child("to_k", new Linear(kvDim, inner, qkvBias));
+    toV = child("to_v", new Linear(kvDim, inner, qkvBias));
+    // to_out is [Linear, Dropout] in diffusers; only index 0 holds weights.
+    toOut = child("to_out", new ModuleList<>());
+    toOut.add(new Linear(inner, queryDim, true));
+    this.heads = heads;
+    this.dimHead = dimHead;
+    this.residualConnection = residualConnection;
+  }
+
+  /**
+   * @param hidden (B, L, C) tokens, or (B, C, H, W) feature maps (attended as H*W tokens and restored)
+   * @param context (B, S, crossAttentionDim) for cross-attention, or {@code null} for self-attention
+   * @return the same shape as {@code hidden}
+   */
+  public Tensor forward(Tensor hidden, Tensor context) {
+    Tensor residual = hidden;
+    boolean spatial = hidden.dim() == 4;
+    long b = hidden.size(0);
+    long c = spatial ? hidden.size(1) : hidden.size(2);
+    long height = spatial ? hidden.size(2) : 0;
+    long width = spatial ? hidden.size(3) : 0;
+    Tensor x = spatial ? hidden.reshape(b, c, height * width).transpose(1, 2) : hidden;   // (B, L, C)
+    if (groupNorm != null) x = groupNorm.forward(x.transpose(1, 2)).transpose(1, 2);    // normalised over (C, L)
+    Tensor kv = context == null ? x : context;
+    long l = x.size(1);
+    long s = kv.size(1);
+    Tensor q = toQ.forward(x).reshape(b, l, heads, dimHead).transpose(1, 2);               // (B, heads, L, dh)
+    Tensor k = toK.forward(kv).reshape(b, s, heads, dimHead).transpose(1, 2);              // (B, heads, S, dh)
+    Tensor v = toV.forward(kv).reshape(b, s, heads, dimHead).transpose(1, 2);              // (B, heads, S, dh)
+    Tensor a = F.attention(q, k, v, null, false, 1.0 / Math.sqrt(dimHead));             // (B, heads, L, dh)
+    a = a.transpose(1, 2).reshape(b, l, heads * dimHead);                               // (B, L, inner)
+    Tensor out = toOut.get(0).forward(a);                                               // (B, L, C)
+    if (spatial) out = out.transpose(1, 2).reshape(b, c, height, width);                // (B, C, H, W)
+    return residualConnection ? out.add(residual) : out;
+  }
+}

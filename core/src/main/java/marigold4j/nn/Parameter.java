@@ -46,19 +46,23 @@ public final class Parameter {
     return value;
   }
 
-  /** Installs {@code t}, which must have this slot's shape; the previous tensor, if any, is released. */
+  /**
+   * Installs {@code t}, which must have this slot's shape; the previous tensor, if any, is released. The slot holds
+   * its own reference, so weights loaded inside a caller's {@code PointerScope} survive that scope.
+   */
   public void set(Tensor t) {
     long[] actual = Tensors.shape(t);
     if (!Arrays.equals(actual, shape)) {
       throw new IllegalArgumentException("shape " + Arrays.toString(actual) + " where " + Arrays.toString(shape)
           + " is expected");
     }
-    if (value != null && value != t) value.close();
+    t.retainReference();
+    if (value != null) value.releaseReference();
     value = t;
   }
 
   void release() {
-    if (value != null) value.close();
+    if (value != null) value.releaseReference();
     value = null;
   }
 }

@@ -51,6 +51,22 @@ class StateDictsTest {
   }
 
   @Test
+  void weightsLoadedInsideAPointerScopeSurviveIt() {
+    Block b = new Block();
+    try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+      Map<String, Tensor> sd = new LinkedHashMap<>();
+      sd.put("proj.weight", torch.ones(2, 3));
+      sd.put("proj.bias", torch.zeros(2));
+      sd.put("convs.0.weight", torch.zeros(2, 2, 3, 3));
+      sd.put("convs.0.bias", torch.zeros(2));
+      StateDicts.loadStrict(b, sd, "x", torch.ScalarType.Float);
+    }
+    assertThat(Tensors.toFloats(b.proj.forward(torch.ones(1, 3)))).containsExactly(3f, 3f);
+    b.close();
+    assertThat(b.namedParameters().get("proj.weight").isLoaded()).isFalse();
+  }
+
+  @Test
   void loadsAndConvertsToTheRequestedDtype() {
     Block b = new Block();
     Map<String, Tensor> sd = new LinkedHashMap<>();

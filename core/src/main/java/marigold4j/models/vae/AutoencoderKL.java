@@ -61,8 +61,8 @@ public final class AutoencoderKL extends Module {
   }
 
   /**
-   * Loads {@code componentDir/config.json} and its weights in fp32. Call it outside any {@code PointerScope}: the
-   * weights are long-lived and would otherwise be freed when that scope closes.
+   * Loads {@code componentDir/config.json} and its weights in fp32. The weights are long-lived: they hold their own
+   * references and survive any {@code PointerScope} the caller has open.
    */
   public static AutoencoderKL load(Path componentDir) {
     return load(componentDir, torch.ScalarType.Float);

@@ -1,0 +1,45 @@
+package marigold4j.models.unet;
+
+import marigold4j.models.blocks.Attention;
+import marigold4j.nn.LayerNorm;
+import marigold4j.nn.Module;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * diffusers' {@code BasicTransformerBlock} as the SD2 UNet configures it (layer norms with eps 1e-5, no attention
+ * biases in q/k/v, GEGLU feed-forward): pre-norm self-attention, cross-attention to the encoder hidden states, and
+ * feed-forward, each added back to its input.
+ */
+public final class BasicTransformerBlock extends Module {
+  private final LayerNorm norm1;
+  private final Attention attn1;
+  private final LayerNorm norm2;
+  private final Attention attn2;
+  private final LayerNorm norm3;
+  private final FeedForward ff;
+
+  /**
+   * @param dim token width ({@code heads * headDim})
+   * @param crossAttentionDim width of the encoder hidden states
+   */
+  public BasicTransformerBlock(long dim, int heads, long headDim, long crossAttentionDim, boolean upcastAttention) {
+    norm1 = child("norm1", new LayerNorm(dim, 1e-5));
+    attn1 = child("attn1", new Attention(dim, null, heads, headDim, false, upcastAttention, null, 1e-5, false));
+    norm2 = child("norm2", new LayerNorm(dim, 1e-5));
+    attn2 = child("attn2",
+        new Attention(dim, crossAttentionDim, heads, headDim, false, upcastAttention, null, 1e-5, false));
+    norm3 = child("norm3", new LayerNorm(dim, 1e-5));
+    ff = child("ff", new FeedForward(dim, 4));
+  }
+
+  /**
+   * @param x (B, L, dim) tokens
+   * @param context (B, S, crossAttentionDim) encoder hidden states
+   * @return (B, L, dim)
+   */
+  public Tensor forward(Tensor x, Tensor context) {
+    x = attn1.forward(norm1.forward(x), null).add(x);
+    x = attn2.forward(norm2.forward(x), context).add(x);
+    return ff.forward(norm3.forward(x)).add(x);
+  }
+}

@@ -1,0 +1,67 @@
+package marigold4j.models.unet;
+
+import marigold4j.nn.Conv2d;
+import marigold4j.nn.GroupNorm;
+import marigold4j.nn.Linear;
+import marigold4j.nn.Module;
+import marigold4j.nn.ModuleList;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * diffusers' {@code Transformer2DModel} for continuous (feature-map) input: GroupNorm (eps 1e-6), projection in,
+ * a stack of {@link BasicTransformerBlock}s over the H*W tokens, projection out, plus the input. The projections are
+ * linear layers on tokens ({@code use_linear_projection}, SD2) or 1x1 convolutions on the map (SD1-style).
+ */
+public final class Transformer2DModel extends Module {
+  private final GroupNorm norm;
+  private final Linear linearIn;
+  private final Conv2d convIn;
+  private final ModuleList<BasicTransformerBlock> transformerBlocks;
+  private final Linear linearOut;
+  private final Conv2d convOut;
+
+  /**
+   * @param heads attention heads; the inner width is {@code heads * headDim}
+   * @param inChannels channels of the feature map (also the output channels)
+   * @param numLayers number of transformer blocks
+   * @param normGroups groups of the input GroupNorm
+   */
+  public Transformer2DModel(int heads, long headDim, long inChannels, int numLayers, long crossAttentionDim,
+      int normGroups, boolean useLinearProjection, boolean upcastAttention) {
+    long inner = heads * headDim;
+    norm = child("norm", new GroupNorm(normGroups, inChannels, 1e-6));
+    linearIn = useLinearProjection ? child("proj_in", new Linear(inChannels, inner, true)) : null;
+    convIn = useLinearProjection ? null : child("proj_in", new Conv2d(inChannels, inner, 1, 1, 0));
+    transformerBlocks = child("transformer_blocks", new ModuleList<>());
+    for (int i = 0; i < numLayers; i++) {
+      transformerBlocks.add(new BasicTransformerBlock(inner, heads, headDim, crossAttentionDim, upcastAttention));
+    }
+    linearOut = useLinearProjection ? child("proj_out", new Linear(inner, inChannels, true)) : null;
+    convOut = useLinearProjection ? null : child("proj_out", new Conv2d(inner, inChannels, 1, 1, 0));
+  }
+
+  /**
+   * @param x (B, C, H, W)
+   * @param context (B, S, crossAttentionDim) encoder hidden states
+   * @return (B, C, H, W)
+   */
+  public Tensor forward(Tensor x, Tensor context, Tap tap) {
+    long b = x.size(0);
+    long height = x.size(2);
+    long width = x.size(3);
+    Tensor h = norm.forward(x);
+    if (convIn != null) h = convIn.forward(h);                                     // (B, inner, H, W)
+    long c = h.size(1);
+    h = h.permute(0, 2, 3, 1).reshape(b, height * width, c);                       // (B, HW, c)
+    if (linearIn != null) h = linearIn.forward(h);                                 // (B, HW, inner)
+    for (int i = 0; i < transformerBlocks.size(); i++) {
+      h = transformerBlocks.get(i).forward(h, context);
+      tap.emit("transformer_blocks", i, h);
+    }
+    if (linearOut != null) h = linearOut.forward(h);                               // (B, HW, C)
+    long out = h.size(2);
+    h = h.reshape(b, height, width, out).permute(0, 3, 1, 2).contiguous();         // (B, C|inner, H, W)
+    if (convOut != null) h = convOut.forward(h);                                   // (B, C, H, W)
+    return h.add(x);
+  }
+}

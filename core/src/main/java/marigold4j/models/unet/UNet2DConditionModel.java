@@ -1,0 +1,238 @@
+package marigold4j.models.unet;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BiConsumer;
+import marigold4j.checkpoint.CheckpointException;
+import marigold4j.nn.Conv2d;
+import marigold4j.nn.GroupNorm;
+import marigold4j.nn.Module;
+import marigold4j.nn.ModuleList;
+import marigold4j.nn.StateDicts;
+import marigold4j.torch.Engine;
+import marigold4j.torch.F;
+import marigold4j.torch.Tensors;
+import marigold4j.weights.SafeTensors;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * diffusers' {@code UNet2DConditionModel} (0.30.2) in the Stable Diffusion 2 configuration that Marigold, E2E-FT and
+ * Stable Diffusion 2 checkpoints use. Child modules carry diffusers' attribute names, so a checkpoint's state dict
+ * loads without any key mapping.
+ *
+ * <p>Inference builds no autograd graph under a caller's {@code NoGradGuard} and opens no {@code PointerScope}: a
+ * caller's scope owns every temporary, including the returned tensor.
+ */
+public final class UNet2DConditionModel extends Module {
+  private static final Logger LOG = LoggerFactory.getLogger(UNet2DConditionModel.class);
+  /** The weights file of a diffusers UNet folder. */
+  public static final String WEIGHTS_FILE = "diffusion_pytorch_model.safetensors";
+
+  private final UNet2DConditionConfig config;
+  private final Conv2d convIn;
+  private final Timesteps timeProj;
+  private final TimestepEmbedding timeEmbedding;
+  private final ModuleList<Module> downBlocksList;
+  private final ModuleList<Module> upBlocksList;
+  private final List<UNetDownBlock> downBlocks = new ArrayList<>();
+  private final List<UNetUpBlock> upBlocks = new ArrayList<>();
+  private final UNetMidBlock2DCrossAttn midBlock;
+  private final GroupNorm convNormOut;
+  private final Conv2d convOut;
+
+  private UNet2DConditionModel(UNet2DConditionConfig c) {
+    this.config = c;
+    int n = c.numBlocks();
+    int c0 = c.blockOutChannels(0);
+    long temb = c.timeEmbedDim();
+    int groups = c.normNumGroups();
+    double eps = c.normEps();
+    boolean linear = c.useLinearProjection();
+    boolean upcast = c.upcastAttention();
+
+    // Registration order is diffusers' (down_blocks and up_blocks are created before the mid block), which is the
+    // state dict's key order.
+    convIn = child("conv_in", new Conv2d(c.inChannels(), c0, 3, 1, 1));
+    timeProj = child("time_proj", new Timesteps(c0, c.flipSinToCos(), c.freqShift()));
+    timeEmbedding = child("time_embedding", new TimestepEmbedding(c0, temb));
+    // A class embedding (GeoWizard's "projection") would be registered here, between time_embedding and down_blocks,
+    // and added to the time embedding in embedTime().
+    downBlocksList = child("down_blocks", new ModuleList<>());
+    upBlocksList = child("up_blocks", new ModuleList<>());
+
+    int out = c0;
+    for (int i = 0; i < n; i++) {
+      int in = out;
+      out = c.blockOutChannels(i);
+      boolean last = i == n - 1;
+      if (c.downBlockTypes().get(i).equals("CrossAttnDownBlock2D")) {
+        addDown(new CrossAttnDownBlock2D(in, out, temb, c.layersPerBlock(i), c.transformerLayersPerBlock(i), !last,
+            groups, eps, c.attentionHeads(i), c.crossAttentionDim(i), linear, upcast, c.downsamplePadding()));
+      } else {
+        addDown(new DownBlock2D(in, out, temb, c.layersPerBlock(i), !last, groups, eps, c.downsamplePadding()));
+      }
+    }
+
+    int deepest = n - 1;
+    midBlock = child("mid_block", new UNetMidBlock2DCrossAttn(c.blockOutChannels(deepest), temb,
+        c.transformerLayersPerBlock(deepest), groups, eps, c.attentionHeads(deepest), c.crossAttentionDim(deepest),
+        linear, upcast));
+
+    // Up block i mirrors down block n-1-i and has one resnet more (it also consumes the downsampler's skip).
+    out = c.blockOutChannels(deepest);
+    for (int i = 0; i < n; i++) {
+      int mirror = n - 1 - i;
+      int prevOut = out;
+      out = c.blockOutChannels(mirror);
+      int in = c.blockOutChannels(Math.max(mirror - 1, 0));
+      boolean last = i == n - 1;
+      int layers = c.layersPerBlock(mirror) + 1;
+      if (c.upBlockTypes().get(i).equals("CrossAttnUpBlock2D")) {
+        addUp(new CrossAttnUpBlock2D(in, prevOut, out, temb, layers, c.transformerLayersPerBlock(mirror), !last,
+            groups, eps, c.attentionHeads(mirror), c.crossAttentionDim(mirror), linear, upcast));
+      } else {
+        addUp(new UpBlock2D(in, prevOut, out, temb, layers, !last, groups, eps));
+      }
+    }
+
+    convNormOut = child("conv_norm_out", new GroupNorm(groups, c0, eps));
+    convOut = child("conv_out", new Conv2d(c0, c.outChannels(), 3, 1, 1));
+  }
+
+  private <B extends Module & UNetDownBlock> void addDown(B block) {
+    downBlocksList.add(block);
+    downBlocks.add(block);
+  }
+
+  private <B extends Module & UNetUpBlock> void addUp(B block) {
+    upBlocksList.add(block);
+    upBlocks.add(block);
+  }
+
+  /**
+   * Builds the model for {@code config} without allocating weights: {@link #namedParameters()} then lists the
+   * expected state-dict keys and shapes.
+   *
+   * @throws CheckpointException if the config uses an option this implementation does not support
+   */
+  public static UNet2DConditionModel fromConfig(UNet2DConditionConfig config) {
+    config.validate("UNet2DConditionConfig");
+    return new UNet2DConditionModel(config);
+  }
+
+  /**
+   * Loads a diffusers UNet folder ({@code config.json} + weights) in float32, strictly: every key must match.
+   *
+   * @throws CheckpointException naming the file on any config, format or key mismatch
+   */
+  public static UNet2DConditionModel load(Path componentDir) {
+    return load(componentDir, torch.ScalarType.Float);
+  }
+
+  /** As {@link #load(Path)}, converting floating-point weights to {@code dtype}. */
+  public static UNet2DConditionModel load(Path componentDir, torch.ScalarType dtype) {
+    Engine.init();
+    UNet2DConditionConfig config = UNet2DConditionConfig.read(componentDir.resolve("config.json"));
+    UNet2DConditionModel model = new UNet2DConditionModel(config);
+    Path weights = componentDir.resolve(WEIGHTS_FILE);
+    StateDicts.loadStrict(model, readStateDict(componentDir), weights.toString(), dtype);
+    LOG.debug("loaded UNet from {} ({} parameters)", componentDir, model.numParameters());
+    return model;
+  }
+
+  /** The state dict of a UNet folder. Only single-file safetensors so far. */
+  static Map<String, Tensor> readStateDict(Path componentDir) {
+    Path weights = componentDir.resolve(WEIGHTS_FILE);
+    if (!Files.isRegularFile(weights)) {
+      throw new CheckpointException(weights, "file not found (only single-file safetensors UNet weights are "
+          + "supported so far)");
+    }
+    return SafeTensors.load(weights);
+  }
+
+  public UNet2DConditionConfig config() {
+    return config;
+  }
+
+  /**
+   * Predicts the noise / v-prediction for {@code sample}.
+   *
+   * @param sample (B, in_channels, H, W) latents; H and W need not be divisible by the downsampling factor
+   * @param timestep int64 timestep: 0-d (used for the whole batch) or 1-d with B entries (or 1, expanded)
+   * @param encoderHiddenStates (B, S, cross_attention_dim)
+   * @return (B, out_channels, H, W)
+   */
+  public Tensor forward(Tensor sample, Tensor timestep, Tensor encoderHiddenStates) {
+    return forward(sample, timestep, encoderHiddenStates, null);
+  }
+
+  /**
+   * As {@link #forward(Tensor, Tensor, Tensor)}, reporting intermediate activations to {@code hook} (may be null)
+   * under the reference's forward-hook names: {@code conv_in}, {@code time_proj}, {@code time_embedding},
+   * {@code down_blocks.i.resnets.j}, {@code down_blocks.i.attentions.j.0}, {@code down_blocks.i.0} (block output)
+   * and {@code down_blocks.i.1..k} (its skip connections), {@code mid_block}, {@code up_blocks.i},
+   * {@code conv_norm_out}, {@code conv_out}, ... The tensors are live values of this pass: copy or retain them if
+   * they must outlive the caller's {@code PointerScope}.
+   */
+  public Tensor forward(Tensor sample, Tensor timestep, Tensor encoderHiddenStates, BiConsumer<String, Tensor> hook) {
+    Tap tap = Tap.of(hook);
+    long batch = sample.size(0);
+    Tensor emb = embedTime(timestep, batch, Tensors.dtype(sample), tap);
+
+    // With n - 1 downsamplers, sizes not divisible by 2^(n-1) shrink to ceil(x / 2) per level; the up path then
+    // upsamples to each skip connection's size instead of x2 (diffusers' forward_upsample_size).
+    long factor = 1L << (upBlocks.size() - 1);
+    boolean upsampleToSkip = sample.size(2) % factor != 0 || sample.size(3) % factor != 0;
+
+    Tensor h = convIn.forward(sample);                                            // (B, c0, H, W)
+    tap.emit("conv_in", h);
+    List<Tensor> skips = new ArrayList<>();
+    skips.add(h);
+    for (int i = 0; i < downBlocks.size(); i++) {
+      int first = skips.size();
+      Tap bt = tap.child("down_blocks", i);
+      h = downBlocks.get(i).forward(h, emb, encoderHiddenStates, skips, bt);
+      bt.emit("0", h);
+      for (int k = first; k < skips.size(); k++) bt.emit(Integer.toString(k - first + 1), skips.get(k));
+    }
+
+    h = midBlock.forward(h, emb, encoderHiddenStates, tap.child("mid_block"));
+    tap.emit("mid_block", h);
+
+    for (int i = 0; i < upBlocks.size(); i++) {
+      UNetUpBlock block = upBlocks.get(i);
+      int from = skips.size() - block.numResnets();
+      List<Tensor> blockSkips = new ArrayList<>(skips.subList(from, skips.size()));
+      skips.subList(from, skips.size()).clear();
+      boolean last = i == upBlocks.size() - 1;
+      long[] upsampleSize = !last && upsampleToSkip ? new long[] {skips.get(skips.size() - 1).size(2),
+          skips.get(skips.size() - 1).size(3)} : null;
+      h = block.forward(h, emb, encoderHiddenStates, blockSkips, upsampleSize, tap.child("up_blocks", i));
+      tap.emit("up_blocks", i, h);
+    }
+
+    h = convNormOut.forward(h);
+    tap.emit("conv_norm_out", h);
+    h = convOut.forward(F.silu(h));                                               // (B, out_channels, H, W)
+    tap.emit("conv_out", h);
+    return h;
+  }
+
+  /** The (B, timeEmbedDim) embedding of the timesteps; class embeddings (GeoWizard) would be added here. */
+  private Tensor embedTime(Tensor timestep, long batch, torch.ScalarType dtype, Tap tap) {
+    Tensor t = timestep.dim() == 0 ? timestep.reshape(1) : timestep;                // (1) or (B)
+    t = t.expand(batch);                                                            // (B)
+    Tensor proj = timeProj.forward(t);                                              // (B, c0) float32
+    tap.emit("time_proj", proj);
+    // The sinusoids are computed in float32 and only then cast to the model dtype, as in diffusers.
+    Tensor emb = timeEmbedding.forward(proj.to(dtype));                             // (B, timeEmbedDim)
+    tap.emit("time_embedding", emb);
+    return emb;
+  }
+}

@@ -3,15 +3,19 @@ package marigold4j.weights;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -21,28 +25,33 @@ import java.util.List;
 import java.util.Map;
 import marigold4j.checkpoint.CheckpointException;
 import marigold4j.torch.Engine;
-import org.bytedeco.javacpp.BytePointer;
+import marigold4j.torch.Tensors;
+import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
 /**
  * Reads the safetensors format: an 8-byte little-endian header length, a JSON header mapping names to dtype, shape
- * and byte range, then the raw little-endian data. The header is validated before anything is trusted; tensors are
- * memory-mapped and copied once into torch-owned storage.
+ * and byte range, then the raw little-endian data. The header is validated before anything is trusted (dtype x shape
+ * against byte range, ranges inside the data and disjoint, no duplicate names); each tensor is then read with one
+ * positioned read straight into torch-owned memory.
  */
 public final class SafeTensors {
   /** Largest header the reader accepts (the format's own limit is 100 MB). */
   static final long MAX_HEADER = 100L * 1024 * 1024;
-  private static final ObjectMapper JSON = new ObjectMapper();
+  /** Duplicate names in the header would silently shadow each other: the Python library rejects them too. */
+  private static final ObjectMapper JSON = new ObjectMapper()
+      .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
   private SafeTensors() {}
 
-  /** One entry of the header. */
+  /** One entry of the header; {@code begin} and {@code end} are byte offsets relative to the data section. */
   public record Entry(String name, DType dtype, long[] shape, long begin, long end) {
+    /** Element count; throws {@link ArithmeticException} if the shape overflows a long. */
     public long numel() {
       long n = 1;
-      for (long d : shape) n *= d;
+      for (long d : shape) n = Math.multiplyExact(n, d);
       return n;
     }
   }
@@ -50,6 +59,7 @@ public final class SafeTensors {
   /** The parsed, validated header of a file. */
   public record Header(Path file, long dataStart, Map<String, Entry> entries, Map<String, String> metadata) {}
 
+  /** Reads and validates the header only; no tensor data is touched. */
   public static Header readHeader(Path file) {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
       long size = ch.size();
@@ -65,7 +75,13 @@ public final class SafeTensors {
       readFully(ch, hb, 8);
       JsonNode root;
       try {
-        root = JSON.readTree(new String(hb.array(), StandardCharsets.UTF_8));
+        root = JSON.readTree(StandardCharsets.UTF_8.newDecoder()
+            .onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT)
+            .decode(hb.flip())
+            .toString());
+      } catch (CharacterCodingException e) {
+        throw new CheckpointException(file, "safetensors header is not valid UTF-8");
       } catch (JsonProcessingException e) {
         throw new CheckpointException(file, "safetensors header is not valid JSON: " + e.getOriginalMessage());
       }
@@ -98,12 +114,12 @@ public final class SafeTensors {
       if (dtype == null) throw new CheckpointException(file, where + ": unsupported dtype " + v.get("dtype").asText());
       long[] shape = new long[v.get("shape").size()];
       for (int i = 0; i < shape.length; i++) {
-        JsonNode d = v.get("shape").get(i);
-        if (!d.canConvertToLong() || d.asLong() < 0) throw new CheckpointException(file, where + ": bad shape " + v.get("shape"));
-        shape[i] = d.asLong();
+        long d = nonNegativeLong(v.get("shape").get(i));
+        if (d < 0) throw new CheckpointException(file, where + ": bad shape " + v.get("shape"));
+        shape[i] = d;
       }
-      long begin = v.get("data_offsets").get(0).asLong(-1);
-      long end = v.get("data_offsets").get(1).asLong(-1);
+      long begin = nonNegativeLong(v.get("data_offsets").get(0));
+      long end = nonNegativeLong(v.get("data_offsets").get(1));
       Entry e = new Entry(name, dtype, shape, begin, end);
       if (begin < 0 || end < begin || end > dataLen) {
         throw new CheckpointException(file, where + ": byte range [" + begin + ", " + end + ") outside the "
@@ -122,12 +138,13 @@ public final class SafeTensors {
       entries.put(name, e);
     }
     List<Entry> sorted = new ArrayList<>(entries.values());
-    sorted.sort(Comparator.comparingLong(Entry::begin));
+    sorted.sort(Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end));
     for (int i = 1; i < sorted.size(); i++) {
       Entry a = sorted.get(i - 1);
       Entry b = sorted.get(i);
       if (b.begin() < a.end()) {
-        throw new CheckpointException(file, "tensors '" + a.name() + "' and '" + b.name() + "' overlap");
+        throw new CheckpointException(file, "tensors '" + a.name() + "' [" + a.begin() + ", " + a.end() + ") and '"
+            + b.name() + "' [" + b.begin() + ", " + b.end() + ") overlap");
       }
     }
     return new Header(file, dataStart, entries, metadata);
@@ -135,26 +152,114 @@ public final class SafeTensors {
 
   /** Loads every tensor of the file, in header order, as torch-owned tensors of their stored dtype. */
   public static Map<String, Tensor> load(Path file) {
+    return load(file, NativeBytes.CHUNK);
+  }
+
+  /** {@link #load(Path)} with a smaller copy window, so tests can exercise tensors spanning several windows. */
+  static Map<String, Tensor> load(Path file, int chunk) {
     Header h = readHeader(file);
     Engine.init();
+    NativeBytes.requireLittleEndianHost();
     Map<String, Tensor> out = new LinkedHashMap<>();
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-      for (Entry e : h.entries().values()) out.put(e.name(), read(ch, h, e));
+      long needed = h.dataStart() + h.entries().values().stream().mapToLong(Entry::end).max().orElse(0);
+      // the header was validated against the size seen then; a file shrunk since must not be read past its end
+      if (ch.size() < needed) throw new CheckpointException(file, "file shrank to " + ch.size() + " bytes while reading");
+      for (Entry e : h.entries().values()) {
+        // one positioned read per tensor straight into torch memory: absolute offsets are longs, so tensors
+        // beyond 2 GiB into the file (and tensors larger than one Java buffer) need no special handling
+        Tensor t = torch.empty(e.shape(), new TensorOptions(e.dtype().torchType()), new MemoryFormatOptional());
+        NativeBytes.read(ch, h.dataStart() + e.begin(), t, e.end() - e.begin(), chunk);
+        out.put(e.name(), t);
+      }
     } catch (IOException ex) {
       throw new CheckpointException(file, "cannot read: " + ex.getMessage(), ex);
     }
     return out;
   }
 
-  private static Tensor read(FileChannel ch, Header h, Entry e) throws IOException {
-    TensorOptions opts = new TensorOptions(e.dtype().torchType());
-    long len = e.end() - e.begin();
-    if (len == 0) return torch.empty(e.shape(), opts, new org.bytedeco.pytorch.MemoryFormatOptional());
-    // Each mapping must stay under 2 GiB on Java 17; single tensors of the SD2 family are far below that.
-    MappedByteBuffer buf = ch.map(FileChannel.MapMode.READ_ONLY, h.dataStart() + e.begin(), len);
-    try (BytePointer p = new BytePointer(buf)) {
-      return torch.from_blob(p, e.shape(), opts).clone();
+  /**
+   * Writes {@code tensors} as a safetensors file the Python library reads back unchanged: header JSON with
+   * {@code __metadata__} ({@code "format": "pt"} plus {@code metadata}), padded with spaces to a multiple of 8
+   * bytes, then each tensor's bytes (contiguous, little-endian) in the map's iteration order. The file is written
+   * to a temporary file in the same folder and renamed over {@code file}, so readers never see a partial file.
+   *
+   * @param metadata extra string metadata (nullable); a {@code format} entry there replaces {@code "pt"}
+   */
+  public static void save(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) {
+    save(file, tensors, metadata, NativeBytes.CHUNK);
+  }
+
+  static void save(Path file, Map<String, Tensor> tensors, Map<String, String> metadata, int chunk) {
+    Engine.init();
+    NativeBytes.requireLittleEndianHost();
+    Map<String, Tensor> data = new LinkedHashMap<>();
+    ObjectNode header = JSON.createObjectNode();
+    ObjectNode meta = header.putObject("__metadata__");
+    meta.put("format", "pt");
+    if (metadata != null) metadata.forEach(meta::put);
+    long offset = 0;
+    for (Map.Entry<String, Tensor> en : tensors.entrySet()) {
+      String name = en.getKey();
+      if (name.equals("__metadata__")) throw new CheckpointException(file, "'__metadata__' cannot name a tensor");
+      Tensor t = en.getValue().detach().cpu().contiguous();
+      DType dtype;
+      try {
+        dtype = DType.fromTorch(Tensors.dtype(t));
+      } catch (IllegalArgumentException ex) {
+        throw new CheckpointException(file, "tensor '" + name + "': " + ex.getMessage());
+      }
+      long n = t.nbytes();
+      ObjectNode e = header.putObject(name);
+      e.put("dtype", dtype.safetensorsName());
+      ArrayNode shape = e.putArray("shape");
+      for (long d : Tensors.shape(t)) shape.add(d);
+      e.putArray("data_offsets").add(offset).add(offset + n);
+      offset += n;
+      data.put(name, t);
     }
+    byte[] json;
+    try {
+      json = JSON.writeValueAsBytes(header);
+    } catch (JsonProcessingException ex) {
+      throw new CheckpointException(file, "cannot encode the header: " + ex.getMessage(), ex);
+    }
+    // as the Python library does: pad with spaces so the data section starts 8-byte aligned
+    int padded = (json.length + 7) / 8 * 8;
+    ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
+    head.putLong(padded).put(json);
+    while (head.hasRemaining()) head.put((byte) ' ');
+    head.flip();
+
+    Path dir = file.toAbsolutePath().getParent();
+    Path tmp = null;
+    try {
+      tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
+      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+        while (head.hasRemaining()) ch.write(head);
+        for (Tensor t : data.values()) NativeBytes.write(t, ch, chunk);
+        ch.force(true);
+      }
+      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      tmp = null;
+    } catch (IOException ex) {
+      throw new CheckpointException(file, "cannot write: " + ex.getMessage(), ex);
+    } finally {
+      if (tmp != null) {
+        try {
+          Files.deleteIfExists(tmp);
+        } catch (IOException ignored) {
+          // best effort: the original error matters more
+        }
+      }
+    }
+  }
+
+  /** An integral, non-negative JSON number as a long, else -1. */
+  private static long nonNegativeLong(JsonNode n) {
+    if (n == null || !n.isIntegralNumber() || !n.canConvertToLong()) return -1;
+    long v = n.asLong();
+    return v < 0 ? -1 : v;
   }
 
   private static void readFully(FileChannel ch, ByteBuffer dst, long pos) throws IOException {

@@ -1,18 +1,17 @@
 package marigold4j.schedulers;
 
-import marigold4j.schedulers.SchedulerConfig.TimestepSpacing;
+import java.util.Arrays;
 import marigold4j.torch.Engine;
 import marigold4j.torch.F;
 import marigold4j.torch.Tensors;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
 /**
  * The training noise schedule and the inference timestep lists shared by {@link DDIMScheduler} and
- * {@link DDPMScheduler}, computed with the same float32 / float64 arithmetic as diffusers 0.30.2 so that the values are
- * bit-identical to the originals.
+ * {@link DDPMScheduler}, computed with the same float32 / float64 arithmetic as diffusers 0.30.2 on torch 1.13 and numpy,
+ * so that the values are bit-identical to the reference fixtures.
  */
 final class NoiseSchedule {
   private NoiseSchedule() {}
@@ -109,7 +108,7 @@ final class NoiseSchedule {
     Tensor sqrtA = a.pow(F.s(0.5));
     Tensor sqrtOneMinusA = torch.rsub(a, F.s(1.0)).pow(F.s(0.5));
     long[] shape = new long[(int) like.dim()];
-    java.util.Arrays.fill(shape, 1);
+    Arrays.fill(shape, 1);
     shape[0] = -1;
     return new Tensor[] {sqrtA.view(shape), sqrtOneMinusA.view(shape)};                                 // (B, 1, .., 1)
   }
@@ -131,13 +130,38 @@ final class NoiseSchedule {
     return Tensors.fromFloats(values, values.length);
   }
 
-  /** torch.linspace in float32, from the libtorch kernel itself (its vectorised fill rounds differently per lane). */
-  private static float[] linspace(double start, double end, int n) {
-    Engine.init();
-    try (PointerScope scope = new PointerScope()) {
-      Tensor t = torch.linspace(F.s(start), F.s(end), n, new TensorOptions(torch.ScalarType.Float));
-      return Tensors.toFloats(t);
+  /**
+   * torch.linspace in float32 exactly as torch 1.13's CPU kernel (AVX2 build) fills it, which is what produced the
+   * reference schedules: the first half counts up from {@code start}, the second half down from {@code end}, each value
+   * one fused multiply-add (the compiler contracts {@code start + step * i}); blocks of two 8-lane vectors take their
+   * base that way and add {@code lane * step}, and the tail after the last full block is filled element by element.
+   * Newer libtorch builds (vector width, no contraction) differ from this in the last bit of about a third of the
+   * values, which is why it is not delegated to the linked library.
+   */
+  static float[] linspace(double startValue, double endValue, int n) {
+    float[] out = new float[n];
+    if (n == 0) return out;
+    float start = (float) startValue;
+    float end = (float) endValue;
+    if (n == 1) {
+      out[0] = start;
+      return out;
     }
+    float step = (end - start) / (float) (n - 1);
+    int lanes = 8;
+    int i = 0;
+    for (; i <= n - 2 * lanes; i += 2 * lanes) {
+      for (int v = i; v < i + 2 * lanes; v += lanes) {
+        float base = linspaceElement(start, end, step, n, v);
+        for (int l = 0; l < lanes; l++) out[v + l] = Math.fma((float) l, step, base);
+      }
+    }
+    for (; i < n; i++) out[i] = linspaceElement(start, end, step, n, i);
+    return out;
+  }
+
+  private static float linspaceElement(float start, float end, float step, int n, int i) {
+    return i < n / 2 ? Math.fma(step, (float) i, start) : Math.fma(-step, (float) (n - i - 1), end);
   }
 
   /** betas_for_alpha_bar with the cosine alpha_bar: float64 arithmetic, then torch.tensor(..., float32). */
@@ -160,7 +184,7 @@ final class NoiseSchedule {
   private static float[] sigmoid(double start, double end, int n) {
     Engine.init();
     try (PointerScope scope = new PointerScope()) {
-      Tensor x = torch.linspace(F.s(-6), F.s(6), n, new TensorOptions(torch.ScalarType.Float));
+      Tensor x = tensor(linspace(-6, 6, n));
       return Tensors.toFloats(torch.sigmoid(x).mul(F.s(end - start)).add(F.s(start)));
     }
   }

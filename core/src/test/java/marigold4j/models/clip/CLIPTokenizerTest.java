@@ -22,6 +22,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /** Golden: transformers 4.37.2 CLIPTokenizer (no ftfy) on each checkpoint's tokenizer/ files. */
 class CLIPTokenizerTest {
   static final List<String> MODELS = List.of("tiny-marigold-depth", "tiny-marigold-normals", "tiny-sd2-4ch");
+  static final Map<String, CLIPTokenizer> LOADED = new java.util.concurrent.ConcurrentHashMap<>();
   static CLIPTokenizer tokenizer;
 
   @BeforeAll
@@ -57,7 +58,7 @@ class CLIPTokenizerTest {
   @ParameterizedTest(name = "{0}: \"{1}\"")
   @MethodSource("encodingCases")
   void reproducesTransformersIdsAndAttentionMask(String model, String text, JsonNode c) {
-    CLIPTokenizer tok = CLIPTokenizer.load(tokenizerDir(model));
+    CLIPTokenizer tok = LOADED.computeIfAbsent(model, m -> CLIPTokenizer.load(tokenizerDir(m)));
     Padding padding = switch (c.path("padding").asText()) {
       case "do_not_pad" -> Padding.DO_NOT_PAD;
       case "max_length" -> Padding.MAX_LENGTH;

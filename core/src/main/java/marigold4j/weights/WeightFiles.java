@@ -10,6 +10,9 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import marigold4j.nn.Module;
+import marigold4j.nn.StateDicts;
+import org.bytedeco.pytorch.global.torch;
 import java.util.TreeSet;
 import marigold4j.checkpoint.CheckpointException;
 import org.bytedeco.pytorch.Tensor;
@@ -84,6 +87,16 @@ public final class WeightFiles {
           + (missing.size() > 10 ? missing.subList(0, 10) + " ..." : missing));
     }
     return out;
+  }
+
+  /**
+   * Loads the component's weights into {@code model}, strictly (see {@link StateDicts#loadStrict}), converting
+   * floating-point tensors to {@code dtype}. The one place every model's {@code load} goes through.
+   */
+  public static void loadInto(Module model, Path componentDir, String variant, torch.ScalarType dtype) {
+    List<Path> files = files(componentDir, variant);
+    String source = files.size() == 1 ? files.get(0).toString() : componentDir + " (" + files.size() + " shards)";
+    StateDicts.loadStrict(model, load(componentDir, variant), source, dtype);
   }
 
   /** Loads one weight file, choosing the reader by its extension ({@code .safetensors}, else torch zip). */

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BiConsumer;
+import marigold4j.weights.WeightFiles;
 import marigold4j.checkpoint.CheckpointException;
 import marigold4j.nn.Conv2d;
 import marigold4j.nn.GroupNorm;
@@ -140,20 +141,9 @@ public final class UNet2DConditionModel extends Module {
     Engine.init();
     UNet2DConditionConfig config = UNet2DConditionConfig.read(componentDir.resolve("config.json"));
     UNet2DConditionModel model = new UNet2DConditionModel(config);
-    Path weights = componentDir.resolve(WEIGHTS_FILE);
-    StateDicts.loadStrict(model, readStateDict(componentDir), weights.toString(), dtype);
+    WeightFiles.loadInto(model, componentDir, null, dtype);
     LOG.debug("loaded UNet from {} ({} parameters)", componentDir, model.numParameters());
     return model;
-  }
-
-  /** The state dict of a UNet folder. Only single-file safetensors so far. */
-  static Map<String, Tensor> readStateDict(Path componentDir) {
-    Path weights = componentDir.resolve(WEIGHTS_FILE);
-    if (!Files.isRegularFile(weights)) {
-      throw new CheckpointException(weights, "file not found (only single-file safetensors UNet weights are "
-          + "supported so far)");
-    }
-    return SafeTensors.load(weights);
   }
 
   public UNet2DConditionConfig config() {

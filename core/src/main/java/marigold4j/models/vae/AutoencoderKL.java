@@ -7,6 +7,7 @@ import java.util.function.BiConsumer;
 import java.util.function.UnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import marigold4j.weights.WeightFiles;
 import marigold4j.checkpoint.CheckpointException;
 import marigold4j.nn.Conv2d;
 import marigold4j.nn.Module;
@@ -73,19 +74,9 @@ public final class AutoencoderKL extends Module {
     Engine.init();
     AutoencoderKLConfig config = AutoencoderKLConfig.read(componentDir.resolve(CONFIG));
     AutoencoderKL vae = new AutoencoderKL(config);
-    Map<String, Tensor> stateDict = readStateDict(componentDir);
-    StateDicts.loadStrict(vae, stateDict, componentDir.resolve(WEIGHTS).toString(), dtype);
+    WeightFiles.loadInto(vae, componentDir, null, dtype);
     LOG.debug("loaded AutoencoderKL from {}: {} parameters, {}", componentDir, vae.numParameters(), dtype);
     return vae;
-  }
-
-  /** The component's state dict as stored (one safetensors file for now). */
-  static Map<String, Tensor> readStateDict(Path componentDir) {
-    Path file = componentDir.resolve(WEIGHTS);
-    if (!Files.isRegularFile(file)) {
-      throw new CheckpointException(file, "file not found (only " + WEIGHTS + " is supported for the VAE so far)");
-    }
-    return SafeTensors.load(file);
   }
 
   public AutoencoderKLConfig config() {

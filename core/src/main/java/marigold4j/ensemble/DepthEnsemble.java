@@ -6,6 +6,7 @@ import marigold4j.torch.Tensors;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.TensorVector;
@@ -81,7 +82,7 @@ public final class DepthEnsemble {
       // MAD: median absolute deviation from the median
       uncertainty = aligned.sub(pred).abs().median(0, false).get0();
     } else {
-      pred = aligned.mean(new long[] {0}, false, new org.bytedeco.pytorch.ScalarTypeOptional());
+      pred = aligned.mean(new long[] {0}, false, new ScalarTypeOptional());
       uncertainty = aligned.std(new long[] {0}, true, false); // unbiased, as torch.std
     }
     Tensor min = pred.min();
@@ -120,7 +121,7 @@ public final class DepthEnsemble {
         Tensor sqrtDist = dists.pow(new Scalar(2.0)).mean().sqrt();
         Tensor pred = reduction == Reduction.MEDIAN
             ? aligned.median(0, false).get0()
-            : aligned.mean(new long[] {0}, false, new org.bytedeco.pytorch.ScalarTypeOptional());
+            : aligned.mean(new long[] {0}, false, new ScalarTypeOptional());
         // sqrt(x**2) as the original writes |x|: in float32 it can differ from |x| in the last bit
         Tensor nearErr = pred.min().neg().pow(new Scalar(2.0)).sqrt();
         Tensor farErr = pred.max().neg().add(new Scalar(1.0)).pow(new Scalar(2.0)).sqrt();

@@ -4,12 +4,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
 import marigold4j.testing.Golden;
 import marigold4j.torch.Tensors;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -101,6 +109,11 @@ class DepthEnsembleTest {
     Golden.assertClose(r.uncertainty(), c.uncertainty(), c.uncertaintyAtol(), c.name() + " uncertainty");
   }
 
+  /**
+   * Our optimiser against scipy's recorded run, evaluation by evaluation. This holds bit for bit only while the
+   * float32 objective does (same summation order as the fixtures' machine, 2 threads); any one-ulp difference makes
+   * the finite-difference gradients, and so the path, diverge.
+   */
   @ParameterizedTest(name = "{0}")
   @MethodSource("cases")
   void bfgsReplaysTheRecordedScipyRun(Case c) {
@@ -118,7 +131,7 @@ class DepthEnsembleTest {
     JsonNode evals = c.bfgs().path("evaluations");
     int firstDivergence = -1;
     for (int i = 0; i < Math.min(evals.size(), points.size()); i++) {
-      if (!java.util.Arrays.equals(points.get(i), doubles(evals.get(i).path("x")))
+      if (!Arrays.equals(points.get(i), doubles(evals.get(i).path("x")))
           || values.get(i) != evals.get(i).path("f").asDouble()) {
         firstDivergence = i;
         break;
@@ -136,5 +149,87 @@ class DepthEnsembleTest {
     assertThat(res.nfev()).isEqualTo(c.bfgs().path("nfev").asInt());
     assertThat(res.nit()).isEqualTo(c.bfgs().path("nit").asInt());
     assertThat(res.x()).containsExactly(expectedX);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("cases")
+  void reproducesTheWholeStageIncludingTheOptimiser(Case c) {
+    DepthEnsemble.Result r = new DepthEnsemble().ensemble(c.input());
+    Golden.assertClose(r.depth(), c.out(), c.outAtol(), c.name() + " depth");
+    Golden.assertClose(r.uncertainty(), c.uncertainty(), c.uncertaintyAtol(), c.name() + " uncertainty");
+  }
+
+  @Test
+  void acceptsMembersWithAChannelDimension() {
+    Tensor members = Golden.load("utils", "ensemble").tensor("depth.affine_members.input"); // (3, 20, 24)
+    DepthEnsemble.Result flat = new DepthEnsemble().ensemble(members);
+    DepthEnsemble.Result channel = new DepthEnsemble().ensemble(members.unsqueeze(1));
+    assertThat(Tensors.maxAbsDiff(flat.depth(), channel.depth())).isZero();
+    assertThat(Tensors.shape(channel.depth())).containsExactly(20, 24);
+  }
+
+  @Test
+  void meanReductionUsesTheUnbiasedStandardDeviationAsUncertainty() {
+    // members d, d + 0.1, d + 0.2 with identity alignment: mean d + 0.1, std 0.1
+    Tensor d = Tensors.fromFloats(new float[] {0.0f, 0.25f, 0.5f, 1.0f}, 2, 2);
+    Tensor members = torch.stack(new TensorVector(d, d.add(new Scalar(0.1)),
+        d.add(new Scalar(0.2))), 0);
+    DepthEnsemble mean = new DepthEnsemble(0.02, 2, 1e-3, DepthEnsemble.Reduction.MEAN, null);
+    DepthEnsemble.Result r = mean.ensembleWithParams(members, new double[] {1, 1, 1, 0, 0, 0});
+    assertThat(Tensors.toFloats(r.depth())).usingComparatorWithPrecision(1e-6f)
+        .containsExactly(0.0f, 0.25f, 0.5f, 1.0f);
+    // the uncertainty is divided by the range of the mean (1.0)
+    assertThat(Tensors.toFloats(r.uncertainty())).usingComparatorWithPrecision(1e-6f)
+        .containsExactly(0.1f, 0.1f, 0.1f, 0.1f);
+  }
+
+  @Test
+  void maxResDownscalesOnlyTheWidthForTheOptimiserAsTheOriginalsUpsampleDoes() {
+    Tensor members = Golden.load("utils", "ensemble").tensor("depth.affine_members.input"); // (3, 20, 24)
+    DepthEnsemble limited = new DepthEnsemble(0.02, 2, 1e-3, DepthEnsemble.Reduction.MEDIAN, 12);
+    // scale = min(12/20, 12/24) = 0.5: nn.Upsample on (N, H, W) resamples the last axis only, every 2nd column
+    Tensor seen = limited.optimisationInput(members);
+    assertThat(Tensors.shape(seen)).containsExactly(3, 20, 12);
+    Tensor everyOther = members.index_select(2, Tensors.fromLongs(new long[] {0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
+        20, 22}, 12));
+    assertThat(Tensors.maxAbsDiff(seen, everyOther)).isZero();
+    assertThat(new DepthEnsemble(0.02, 2, 1e-3, DepthEnsemble.Reduction.MEDIAN, 24).optimisationInput(members))
+        .isSameAs(members);
+    DepthEnsemble.Result r = limited.ensemble(members);
+    assertThat(Tensors.shape(r.depth())).containsExactly(20, 24);
+    assertThat(r.optimisation().nfev()).isPositive();
+  }
+
+  @Test
+  void buildsNoAutogradGraphUnderNoGradGuard() {
+    Tensor members = Golden.load("utils", "ensemble").tensor("depth.affine_members.input").clone()
+        .requires_grad_(true);
+    try (NoGradGuard guard = new NoGradGuard()) {
+      DepthEnsemble.Result r = new DepthEnsemble().ensemble(members);
+      assertThat(r.depth().requires_grad()).isFalse();
+      assertThat(r.uncertainty().requires_grad()).isFalse();
+    }
+  }
+
+  @Test
+  void keepsNativeMemoryFlatInTheCallersScope() {
+    Tensor members = Golden.load("pipelines", "depth_ensemble3_batch2_res64").tensor("ensemble_depths.input");
+    DepthEnsemble ensemble = new DepthEnsemble();
+    long[] after = new long[6];
+    long[] inside = new long[6];
+    for (int i = 0; i < after.length; i++) {
+      long before = Pointer.totalCount();
+      try (PointerScope scope = new PointerScope()) {
+        ensemble.ensemble(members); // 35 objective evaluations
+        // what the call left in the caller's scope: its results, not the temporaries of every evaluation
+        inside[i] = Pointer.totalCount() - before;
+      }
+      after[i] = Pointer.totalCount();
+    }
+    LOG.info("JavaCPP pointers held by one ensemble() call: {}; live after each scope: {}",
+        Arrays.toString(inside), Arrays.toString(after));
+    assertThat(after[after.length - 1]).as("live pointers after each call " + Arrays.toString(after))
+        .isLessThanOrEqualTo(after[1]);
+    assertThat(inside[inside.length - 1]).as("pointers one call leaves to its caller").isLessThan(200);
   }
 }

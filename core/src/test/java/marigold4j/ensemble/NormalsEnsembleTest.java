@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.stream.Stream;
 import marigold4j.testing.Golden;
 import marigold4j.torch.Tensors;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -75,7 +76,7 @@ class NormalsEnsembleTest {
     NormalsEnsemble.Result r = NormalsEnsemble.ensemble(members);
     assertThat(r.memberIndex()).isEqualTo(1);
     Tensor second = members.select(0, 1);
-    assertThat(Tensors.maxAbsDiff(r.normals(), second.div(new org.bytedeco.pytorch.Scalar(1 + 1e-5))))
+    assertThat(Tensors.maxAbsDiff(r.normals(), second.div(new Scalar(1 + 1e-5))))
         .isLessThan(1e-6);
   }
 }

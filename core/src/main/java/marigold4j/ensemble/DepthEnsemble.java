@@ -70,7 +70,7 @@ public final class DepthEnsemble {
 
   /**
    * The stage after the optimiser: aligns {@code depths} with {@code x = [s_0..s_{N-1}, t_0..t_{N-1}]} (cast to the
-   * members' dtype), reduces and normalises.
+   * members' dtype), reduces and normalises. As in the original, a constant result (max == min) gives NaN.
    */
   public Result ensembleWithParams(Tensor depths, double[] x) {
     Tensor members = members(depths);
@@ -90,14 +90,28 @@ public final class DepthEnsemble {
     return new Result(pred.sub(min).div(range), uncertainty.div(range), null);
   }
 
-  /** The optimiser's start: {@code [1/(max_i-min_i) ..., -s_i min_i ...]}, computed in float32 as numpy does. */
+  /**
+   * The optimiser's start: {@code [1/(max_i-min_i) ..., -s_i min_i ...]}, computed with numpy's types (float32 for
+   * float32 members) and rounded to float32 as the original's {@code astype(np.float32)}.
+   */
   public double[] initialGuess(Tensor depths) {
     Tensor members = members(depths);
     int n = (int) members.size(0);
+    double[] x = new double[2 * n];
+    if (Tensors.dtype(members) == torch.ScalarType.Double) {
+      Tensor flat = members.reshape(n, -1); // (N, H*W)
+      double[] mins = doubleValues(flat.min(1, false).get0());
+      double[] maxs = doubleValues(flat.max(1, false).get0());
+      for (int i = 0; i < n; i++) {
+        double s = 1.0 / (maxs[i] - mins[i]);
+        x[i] = (float) s;
+        x[n + i] = (float) ((-1 * s) * mins[i]);
+      }
+      return x;
+    }
     Tensor flat = members.reshape(n, -1).to(torch.ScalarType.Float); // (N, H*W)
     float[] mins = Tensors.toFloats(flat.min(1, false).get0());
     float[] maxs = Tensors.toFloats(flat.max(1, false).get0());
-    double[] x = new double[2 * n];
     for (int i = 0; i < n; i++) {
       float s = 1.0f / (maxs[i] - mins[i]);
       x[i] = s;
@@ -182,6 +196,13 @@ public final class DepthEnsemble {
       for (int j = i + 1; j < n; j++) diffs.push_back(aligned.narrow(0, i, 1).sub(aligned.narrow(0, j, 1)));
     }
     return torch.cat(diffs, 0);
+  }
+
+  private static double[] doubleValues(Tensor t) {
+    Tensor c = t.to(torch.ScalarType.Double).cpu().contiguous();
+    double[] out = new double[Math.toIntExact(c.numel())];
+    c.data_ptr_double().get(out);
+    return out;
   }
 
   private static Tensor doubles(double[] v) {

@@ -169,6 +169,20 @@ class DepthEnsembleTest {
   }
 
   @Test
+  void float64MembersStartFromTheFloat32RoundedGuessAndMatchTheFloat32Stage() {
+    Case c = (Case) cases().findFirst().orElseThrow().get()[0];
+    double[] x32 = new DepthEnsemble().initialGuess(c.input());
+    double[] x64 = new DepthEnsemble().initialGuess(c.input().to(torch.ScalarType.Double));
+    for (int i = 0; i < x32.length; i++) {
+      assertThat(x64[i]).as("x0[" + i + "] is float32-valued").isEqualTo((double) (float) x64[i]);
+      assertThat(x64[i]).isCloseTo(x32[i], org.assertj.core.api.Assertions.within(1e-6));
+    }
+    DepthEnsemble.Result r = new DepthEnsemble().ensembleWithParams(c.input().to(torch.ScalarType.Double),
+        doubles(c.bfgs().path("x")));
+    Golden.assertClose(r.depth().to(torch.ScalarType.Float), c.out(), 1e-5, "float64 stage vs float32 golden");
+  }
+
+  @Test
   void meanReductionUsesTheUnbiasedStandardDeviationAsUncertainty() {
     // members d, d + 0.1, d + 0.2 with identity alignment: mean d + 0.1, std 0.1
     Tensor d = Tensors.fromFloats(new float[] {0.0f, 0.25f, 0.5f, 1.0f}, 2, 2);

@@ -1,6 +1,5 @@
 package marigold4j.image;
 
-import java.util.Arrays;
 import marigold4j.torch.Engine;
 import marigold4j.torch.Tensors;
 import org.bytedeco.javacpp.BytePointer;
@@ -140,10 +139,5 @@ public final class Colormap {
     try (BytePointer p = new BytePointer(out)) {
       return torch.from_blob(p, outShape, new TensorOptions(torch.ScalarType.Byte)).clone();
     }
-  }
-
-  @Override
-  public String toString() {
-    return "Colormap" + Arrays.toString(lut[0]) + "..." + Arrays.toString(lut[N - 1]);
   }
 }

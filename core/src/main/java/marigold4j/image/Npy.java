@@ -1,0 +1,259 @@
+package marigold4j.image;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import marigold4j.torch.Engine;
+import marigold4j.torch.Tensors;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * numpy's {@code .npy} format, version 1.0 as {@code np.save} writes it (byte-identical header: sorted dict keys,
+ * the spare space numpy leaves for growing the first axis, padding to 64 bytes), C order, little-endian. Reading
+ * also accepts versions 2.0 and 3.0 headers.
+ */
+public final class Npy {
+  private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
+  private static final int ALIGN = 64;
+  /** numpy reserves room in the header for the growth axis to reach this many digits. */
+  private static final int GROWTH_AXIS_MAX_DIGITS = 21;
+  private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([^']*)'");
+  private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
+  private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
+
+  private Npy() {}
+
+  /** The element types supported, with numpy's {@code descr} and the matching torch type. */
+  public enum DType {
+    F4("<f4", 4, torch.ScalarType.Float),
+    F8("<f8", 8, torch.ScalarType.Double),
+    I8("<i8", 8, torch.ScalarType.Long),
+    U1("|u1", 1, torch.ScalarType.Byte),
+    B1("|b1", 1, torch.ScalarType.Bool),
+    F2("<f2", 2, torch.ScalarType.Half);
+
+    private final String descr;
+    private final int bytes;
+    private final torch.ScalarType torchType;
+
+    DType(String descr, int bytes, torch.ScalarType torchType) {
+      this.descr = descr;
+      this.bytes = bytes;
+      this.torchType = torchType;
+    }
+
+    public String descr() {
+      return descr;
+    }
+
+    public int bytes() {
+      return bytes;
+    }
+
+    public torch.ScalarType torchType() {
+      return torchType;
+    }
+
+    static DType fromDescr(String d) {
+      for (DType t : values()) if (t.descr.equals(d)) return t;
+      return null;
+    }
+
+    static DType fromTorch(torch.ScalarType t) {
+      for (DType d : values()) if (d.torchType == t) return d;
+      return null;
+    }
+  }
+
+  /** An array as stored: element type, shape, and the raw little-endian C-order bytes. */
+  public record Array(DType dtype, long[] shape, byte[] data) {
+    public Array {
+      long n = numel(shape);
+      if (n * dtype.bytes() != data.length) {
+        throw new IllegalArgumentException(dtype.descr() + " " + Arrays.toString(shape) + " needs " + n * dtype.bytes()
+            + " bytes, got " + data.length);
+      }
+    }
+
+    /** The values as little-endian buffer (position 0). */
+    public ByteBuffer buffer() {
+      return ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** A float32 array from Java floats. */
+    public static Array ofFloats(float[] values, long... shape) {
+      ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+      b.asFloatBuffer().put(values);
+      return new Array(DType.F4, shape.clone(), b.array());
+    }
+
+    /** The values of a float32 array. */
+    public float[] toFloats() {
+      if (dtype != DType.F4) throw new IllegalStateException("array is " + dtype.descr() + ", not <f4");
+      float[] out = new float[data.length / 4];
+      buffer().asFloatBuffer().get(out);
+      return out;
+    }
+  }
+
+  /** The exact header numpy 1.23+ writes for this dtype and shape (version 1.0, C order). */
+  public static byte[] header(DType dtype, long[] shape) {
+    StringBuilder dict = new StringBuilder();
+    dict.append("{'descr': '").append(dtype.descr()).append("', 'fortran_order': False, 'shape': ")
+        .append(shapeRepr(shape)).append(", }");
+    if (shape.length > 0) {
+      // numpy's spare room so that the first axis can grow in place
+      dict.append(" ".repeat(Math.max(0, GROWTH_AXIS_MAX_DIGITS - Long.toString(shape[0]).length())));
+    }
+    int hlen = dict.length() + 1; // + the final newline
+    int pad = ALIGN - ((MAGIC.length + 2 + 2 + hlen) % ALIGN);
+    dict.append(" ".repeat(pad)).append('\n');
+    byte[] text = dict.toString().getBytes(StandardCharsets.US_ASCII);
+    if (text.length > 0xffff) throw new IllegalArgumentException("npy header too long for version 1.0");
+    ByteBuffer b = ByteBuffer.allocate(MAGIC.length + 2 + 2 + text.length).order(ByteOrder.LITTLE_ENDIAN);
+    b.put(MAGIC).put((byte) 1).put((byte) 0).putShort((short) text.length).put(text);
+    return b.array();
+  }
+
+  /** Python's repr of a shape tuple: {@code ()}, {@code (5,)}, {@code (3, 4)}. */
+  private static String shapeRepr(long[] shape) {
+    if (shape.length == 1) return "(" + shape[0] + ",)";
+    StringBuilder s = new StringBuilder("(");
+    for (int i = 0; i < shape.length; i++) s.append(i == 0 ? "" : ", ").append(shape[i]);
+    return s.append(')').toString();
+  }
+
+  /** Writes an array atomically (temporary file in the same folder, then rename). */
+  public static void write(Path file, Array array) {
+    byte[] head = header(array.dtype(), array.shape());
+    AtomicFiles.write(file, out -> {
+      out.write(head);
+      out.write(array.data());
+    });
+  }
+
+  /** Writes a tensor (any device; float32, float64, int64, uint8, bool or float16) atomically, C order. */
+  public static void write(Path file, Tensor t) {
+    write(file, toArray(t));
+  }
+
+  /** The tensor's dtype, shape and bytes (copied to the CPU, made contiguous). */
+  public static Array toArray(Tensor t) {
+    torch.ScalarType st = Tensors.dtype(t);
+    DType dtype = DType.fromTorch(st);
+    if (dtype == null) throw new IllegalArgumentException("cannot write a " + st + " tensor as .npy");
+    Tensor c = t.detach().cpu().contiguous();
+    byte[] data = new byte[Math.toIntExact(c.numel() * dtype.bytes())];
+    if (data.length > 0) new BytePointer(c.data_ptr()).capacity(data.length).get(data);
+    return new Array(dtype, Tensors.shape(c), data);
+  }
+
+  /**
+   * Reads a {@code .npy} file.
+   *
+   * @throws IllegalArgumentException naming the file if it is not a supported, C-ordered, complete npy file
+   */
+  public static Array read(Path file) {
+    byte[] all;
+    try {
+      all = Files.readAllBytes(file);
+    } catch (NoSuchFileException e) {
+      throw new IllegalArgumentException(file + ": file not found");
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+    }
+    ByteBuffer b = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);
+    if (all.length < 10 || !Arrays.equals(Arrays.copyOf(all, 6), MAGIC)) {
+      throw new IllegalArgumentException(file + ": not a .npy file (bad magic)");
+    }
+    int major = all[6];
+    long hlen;
+    int start;
+    if (major == 1) {
+      hlen = Short.toUnsignedInt(b.getShort(8));
+      start = 10;
+    } else if (major == 2 || major == 3) {
+      if (all.length < 12) throw new IllegalArgumentException(file + ": truncated .npy header");
+      hlen = Integer.toUnsignedLong(b.getInt(8));
+      start = 12;
+    } else {
+      throw new IllegalArgumentException(file + ": unsupported .npy version " + major + "." + all[7]);
+    }
+    if (start + hlen > all.length) throw new IllegalArgumentException(file + ": truncated .npy header");
+    String dict = new String(all, start, (int) hlen,
+        major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
+    Matcher d = DESCR.matcher(dict);
+    Matcher f = FORTRAN.matcher(dict);
+    Matcher s = SHAPE.matcher(dict);
+    if (!d.find() || !f.find() || !s.find()) {
+      throw new IllegalArgumentException(file + ": malformed .npy header " + dict.trim());
+    }
+    DType dtype = DType.fromDescr(d.group(1));
+    if (dtype == null) {
+      throw new IllegalArgumentException(file + ": unsupported dtype '" + d.group(1) + "' (supported: <f4 <f8 <i8 |u1 "
+          + "|b1 <f2, little-endian)");
+    }
+    long[] shape = parseShape(file, s.group(1));
+    long n = numel(shape);
+    if (f.group(1).equals("True") && shape.length > 1 && n > 1) {
+      throw new IllegalArgumentException(file + ": Fortran-ordered arrays are not supported; save with "
+          + "np.ascontiguousarray(...) first");
+    }
+    long bytes = n * dtype.bytes();
+    long dataStart = start + hlen;
+    if (dataStart + bytes > all.length) {
+      throw new IllegalArgumentException(file + ": truncated .npy data: " + dtype.descr() + " " + Arrays.toString(shape)
+          + " needs " + bytes + " bytes, file has " + (all.length - dataStart));
+    }
+    return new Array(dtype, shape, Arrays.copyOfRange(all, (int) dataStart, (int) (dataStart + bytes)));
+  }
+
+  /** Reads a {@code .npy} file into a CPU tensor of the stored dtype and shape. */
+  public static Tensor readTensor(Path file) {
+    return toTensor(read(file));
+  }
+
+  /** A CPU tensor holding a copy of the array. */
+  public static Tensor toTensor(Array a) {
+    Engine.init();
+    TensorOptions opts = new TensorOptions(a.dtype().torchType());
+    if (a.data().length == 0) return torch.zeros(a.shape(), opts);
+    try (BytePointer p = new BytePointer(a.data())) {
+      return torch.from_blob(p, a.shape(), opts).clone();
+    }
+  }
+
+  private static long[] parseShape(Path file, String inner) {
+    String[] parts = inner.split(",");
+    long[] shape = new long[parts.length];
+    int n = 0;
+    for (String p : parts) {
+      String v = p.trim().replaceAll("L$", "");
+      if (v.isEmpty()) continue;
+      try {
+        shape[n++] = Long.parseLong(v);
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException(file + ": bad shape (" + inner + ")");
+      }
+      if (shape[n - 1] < 0) throw new IllegalArgumentException(file + ": bad shape (" + inner + ")");
+    }
+    return Arrays.copyOf(shape, n);
+  }
+
+  private static long numel(long[] shape) {
+    long n = 1;
+    for (long d : shape) n = Math.multiplyExact(n, d);
+    return n;
+  }
+}

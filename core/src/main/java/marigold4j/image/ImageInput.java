@@ -36,6 +36,23 @@ public final class ImageInput {
   }
 
   /**
+   * An in-memory image as a uint8 (3, H, W) RGB tensor, alpha dropped without compositing (PIL's
+   * {@code convert("RGB")}).
+   */
+  public static Tensor rgbFromBufferedImage(java.awt.image.BufferedImage image) {
+    int w = image.getWidth();
+    int h = image.getHeight();
+    byte[] chw = new byte[3 * w * h];
+    int[] argb = image.getRGB(0, 0, w, h, null, 0, w);
+    for (int i = 0; i < argb.length; i++) {
+      chw[i] = (byte) (argb[i] >> 16);
+      chw[w * h + i] = (byte) (argb[i] >> 8);
+      chw[2 * w * h + i] = (byte) argb[i];
+    }
+    return marigold4j.torch.Tensors.fromBytes(chw, 3, h, w);
+  }
+
+  /**
    * Decodes a file as PIL opens it.
    *
    * @throws ImageReadException naming the file when it is missing, not a supported image, or truncated

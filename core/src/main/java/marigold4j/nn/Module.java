@@ -84,6 +84,18 @@ public abstract class Module implements AutoCloseable {
     return t;
   }
 
+  /**
+   * Moves every loaded tensor to {@code device} and converts floating-point ones to {@code dtype} (integer buffers
+   * keep their type), in place: Java references to this module stay valid.
+   */
+  public void to(org.bytedeco.pytorch.Device device, org.bytedeco.pytorch.global.torch.ScalarType dtype) {
+    for (Parameter p : namedParameters().values()) {
+      if (!p.isLoaded()) continue;
+      Tensor t = p.get();
+      p.set(t.is_floating_point() ? t.to(device, dtype) : t.to(device, marigold4j.torch.Tensors.dtype(t)));
+    }
+  }
+
   /** Releases every loaded tensor of this module tree. */
   @Override
   public void close() {

@@ -32,6 +32,22 @@ public final class Tensors {
     }
   }
 
+  /** A torch-owned uint8 tensor holding a copy of {@code data}. */
+  public static Tensor fromBytes(byte[] data, long... shape) {
+    Engine.init();
+    try (org.bytedeco.javacpp.BytePointer p = new org.bytedeco.javacpp.BytePointer(data)) {
+      return torch.from_blob(p, shape, new TensorOptions(torch.ScalarType.Byte)).clone();
+    }
+  }
+
+  /** The bytes of a uint8 tensor, in C order. */
+  public static byte[] toBytes(Tensor t) {
+    Tensor c = t.to(torch.ScalarType.Byte).cpu().contiguous();
+    byte[] out = new byte[Math.toIntExact(c.numel())];
+    if (out.length > 0) new org.bytedeco.javacpp.BytePointer(c.data_ptr()).capacity(out.length).get(out);
+    return out;
+  }
+
   public static Tensor fromLongs(long[] data, long... shape) {
     Engine.init();
     try (LongPointer p = new LongPointer(data)) {

@@ -1,0 +1,128 @@
+package marigold4j.pipeline;
+
+import java.awt.image.BufferedImage;
+import java.nio.file.Path;
+import marigold4j.image.Npy;
+import marigold4j.image.Png16;
+import marigold4j.image.RgbPng;
+import marigold4j.torch.Tensors;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * The result of one Marigold call, held in Java arrays (no native memory): the prediction, its colourised
+ * visualisation and, when ensembling depth, the uncertainty.
+ *
+ * <p>Depth is (H, W) in [0, 1]; normals are (3, H, W) unit vectors in [-1, 1] (channel-first, as run.py saves them).
+ */
+public final class Prediction {
+  private final Modality modality;
+  private final int height;
+  private final int width;
+  private final float[] values;
+  private final byte[] coloredHwc;
+  private final float[] uncertainty;
+  private final int[] uncertaintyShape;
+
+  Prediction(Modality modality, int height, int width, float[] values, byte[] coloredHwc, float[] uncertainty,
+      int[] uncertaintyShape) {
+    this.modality = modality;
+    this.height = height;
+    this.width = width;
+    this.values = values;
+    this.coloredHwc = coloredHwc;
+    this.uncertainty = uncertainty;
+    this.uncertaintyShape = uncertaintyShape;
+  }
+
+  public Modality modality() {
+    return modality;
+  }
+
+  public int height() {
+    return height;
+  }
+
+  public int width() {
+    return width;
+  }
+
+  /** The raw prediction in C order: depth (H, W) in [0, 1], or normals (3, H, W). A copy. */
+  public float[] values() {
+    return values.clone();
+  }
+
+  /** The prediction's shape: {H, W} for depth, {3, H, W} for normals. */
+  public long[] shape() {
+    return modality == Modality.DEPTH ? new long[] {height, width} : new long[] {3, height, width};
+  }
+
+  /** The prediction as a new CPU float32 tensor (owned by the caller). */
+  public Tensor toTensor() {
+    return Tensors.fromFloats(values, shape());
+  }
+
+  /** Depth as the 16-bit PNG stores it: {@code (d * 65535).astype(uint16)}, row-major. */
+  public int[] depth16() {
+    requireDepth();
+    int[] out = new int[values.length];
+    for (int i = 0; i < values.length; i++) out[i] = (int) (values[i] * 65535.0f);
+    return out;
+  }
+
+  /** The colourised visualisation as interleaved RGB bytes (H, W, 3), or null when no colormap was requested. */
+  public byte[] coloredRgb() {
+    return coloredHwc == null ? null : coloredHwc.clone();
+  }
+
+  /** The colourised visualisation as an image, or null when no colormap was requested. */
+  public BufferedImage coloredImage() {
+    if (coloredHwc == null) return null;
+    BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
+    for (int i = 0; i < width * height; i++) {
+      int rgb = (coloredHwc[3 * i] & 0xff) << 16 | (coloredHwc[3 * i + 1] & 0xff) << 8 | (coloredHwc[3 * i + 2] & 0xff);
+      img.setRGB(i % width, i / width, rgb);
+    }
+    return img;
+  }
+
+  /** The depth as a 16-bit greyscale image (the {@code depth_bw} PNG). */
+  public BufferedImage depth16Image() {
+    int[] v = depth16();
+    BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_USHORT_GRAY);
+    img.getRaster().setPixels(0, 0, width, height, v);
+    return img;
+  }
+
+  /** The ensemble's uncertainty (MAD, at the processing resolution), or null without depth ensembling. */
+  public float[] uncertainty() {
+    return uncertainty == null ? null : uncertainty.clone();
+  }
+
+  /** {H, W} of {@link #uncertainty()}, or null. */
+  public int[] uncertaintyShape() {
+    return uncertaintyShape == null ? null : uncertaintyShape.clone();
+  }
+
+  /**
+   * Writes the files run.py writes, each atomically: depth: {@code depth_npy/<name>_pred.npy} (float32 H x W),
+   * {@code depth_bw/<name>_pred.png} (16-bit), {@code depth_colored/<name>_pred_colored.png}; normals:
+   * {@code normal_npy/<name>_pred.npy} (float32 3 x H x W), {@code normal_colored/<name>_pred_colored.png}.
+   */
+  public void save(Path outputDir, String name) {
+    String base = name + "_pred";
+    if (modality == Modality.DEPTH) {
+      Npy.write(outputDir.resolve("depth_npy").resolve(base + ".npy"), Npy.Array.ofFloats(values, shape()));
+      Png16.writeValues(outputDir.resolve("depth_bw").resolve(base + ".png"), depth16(), width, height);
+      if (coloredHwc != null) {
+        RgbPng.writeHwc(outputDir.resolve("depth_colored").resolve(base + "_colored.png"), coloredHwc, width, height);
+      }
+    } else {
+      Npy.write(outputDir.resolve("normal_npy").resolve(base + ".npy"), Npy.Array.ofFloats(values, shape()));
+      RgbPng.writeHwc(outputDir.resolve("normal_colored").resolve(base + "_colored.png"), coloredHwc, width, height);
+    }
+  }
+
+  private void requireDepth() {
+    if (modality != Modality.DEPTH) throw new IllegalStateException("not a depth prediction");
+  }
+}

@@ -7,6 +7,7 @@ import marigold4j.models.geowizard.GeoWizardConditioning.Domain;
 import marigold4j.testing.Golden;
 import marigold4j.torch.Tensors;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -44,6 +45,19 @@ class GeoWizardConditioningTest {
     assertThat(l[11]).isEqualTo(0f);
     assertThat(new float[] {l[4], l[5], l[6]}).containsExactly(0f, l[1], 0f);
     assertThat(new float[] {l[7], l[8], l[9]}).containsExactly(1f, l[3], 1f);
+  }
+
+  @Test
+  void buildsTheLabelsInThePipelinesDtype() {
+    Tensor f32 = GeoWizardConditioning.classLabels(Domain.INDOOR);
+    Tensor f64 = GeoWizardConditioning.classLabels(Domain.INDOOR, torch.ScalarType.Double);
+    Tensor bf16 = GeoWizardConditioning.classLabels(Domain.INDOOR, torch.ScalarType.BFloat16);
+    assertThat(Tensors.dtype(f64)).isEqualTo(torch.ScalarType.Double);
+    assertThat(Tensors.dtype(bf16)).isEqualTo(torch.ScalarType.BFloat16);
+    // float64 takes sin/cos in double precision, as the original does in that dtype
+    assertThat(f64.select(0, 0).select(0, 3).item_double()).isEqualTo(Math.cos(1.0));
+    assertThat(Tensors.maxAbsDiff(f64.to(torch.ScalarType.Float), f32)).isLessThanOrEqualTo(1e-7);
+    assertThat(Tensors.maxAbsDiff(bf16.to(torch.ScalarType.Float), f32)).isLessThanOrEqualTo(4e-3);
   }
 
   @Test

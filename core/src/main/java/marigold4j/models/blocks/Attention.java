@@ -22,6 +22,7 @@ public final class Attention extends Module {
   private final int heads;
   private final long dimHead;
   private final boolean residualConnection;
+  private volatile boolean jointHalves;
 
   /**
    * @param crossAttentionDim width of the context tokens, or {@code null} for self-attention
@@ -50,6 +51,23 @@ public final class Attention extends Module {
   }
 
   /**
+   * Switches between diffusers' default processor ({@code false}, the initial state) and GeoWizard's
+   * {@code XFormersJointAttnProcessor} ({@code true}). GeoWizard runs the depth and the normal branch as the two
+   * halves of one batch; with the joint processor, sample {@code i} of either half attends to the keys and values of
+   * sample {@code i} of both halves (concatenated along the token axis, the first half's tokens first), which is how
+   * the two branches exchange information. GeoWizard's {@code run_infer.py} enables it for every transformer
+   * block's {@code attn1} by turning on xformers. Not to be switched while a forward pass is running.
+   */
+  public void setJointAttention(boolean joint) {
+    this.jointHalves = joint;
+  }
+
+  /** Whether {@link #setJointAttention(boolean) joint attention} is on. */
+  public boolean jointAttention() {
+    return jointHalves;
+  }
+
+  /**
    * @param hidden (B, L, C) tokens, or (B, C, H, W) feature maps (attended as H*W tokens and restored)
    * @param context (B, S, crossAttentionDim) for cross-attention, or {@code null} for self-attention
    * @return the same shape as {@code hidden}
@@ -69,10 +87,25 @@ public final class Attention extends Module {
     Tensor q = toQ.forward(x).reshape(b, l, heads, dimHead).transpose(1, 2);               // (B, heads, L, dh)
     Tensor k = toK.forward(kv).reshape(b, s, heads, dimHead).transpose(1, 2);              // (B, heads, S, dh)
     Tensor v = toV.forward(kv).reshape(b, s, heads, dimHead).transpose(1, 2);              // (B, heads, S, dh)
+    if (jointHalves) {
+      k = jointOverHalves(k);                                                              // (B, heads, 2S, dh)
+      v = jointOverHalves(v);                                                              // (B, heads, 2S, dh)
+    }
     Tensor a = F.attention(q, k, v, null, false, 1.0 / Math.sqrt(dimHead));             // (B, heads, L, dh)
     a = a.transpose(1, 2).reshape(b, l, heads * dimHead);                               // (B, L, inner)
     Tensor out = toOut.get(0).forward(a);                                               // (B, L, C)
     if (spatial) out = out.transpose(1, 2).reshape(b, c, height, width);                // (B, C, H, W)
     return residualConnection ? out.add(residual) : out;
+  }
+
+  /** (B, heads, S, dh) -> (B, heads, 2S, dh): both halves' tokens side by side, shared by the two halves. */
+  private static Tensor jointOverHalves(Tensor t) {
+    long b = t.size(0);
+    if (b % 2 != 0) {
+      throw new IllegalArgumentException("joint attention needs a batch of two equal halves, got batch size " + b);
+    }
+    long half = b / 2;
+    Tensor joint = F.cat(2, t.narrow(0, 0, half), t.narrow(0, half, half));              // (B/2, heads, 2S, dh)
+    return F.cat(0, joint, joint);                                                      // (B, heads, 2S, dh)
   }
 }

@@ -33,6 +33,14 @@ public final class BasicTransformerBlock extends Module {
   }
 
   /**
+   * Switches {@code attn1} between self-attention per sample and GeoWizard's joint attention over the two batch
+   * halves (see {@link Attention#setJointAttention(boolean)}); {@code attn2} (cross-attention) is never joint.
+   */
+  public void setJointSelfAttention(boolean joint) {
+    attn1.setJointAttention(joint);
+  }
+
+  /**
    * @param x (B, L, dim) tokens
    * @param context (B, S, crossAttentionDim) encoder hidden states
    * @return (B, L, dim)

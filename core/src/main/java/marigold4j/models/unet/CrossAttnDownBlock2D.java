@@ -33,6 +33,11 @@ public final class CrossAttnDownBlock2D extends Module implements UNetDownBlock 
   }
 
   @Override
+  public void setJointSelfAttention(boolean joint) {
+    for (Transformer2DModel t : attentions) t.setJointSelfAttention(joint);
+  }
+
+  @Override
   public Tensor forward(Tensor x, Tensor temb, Tensor context, List<Tensor> skips, Tap tap) {
     Tensor h = x;
     for (int i = 0; i < resnets.size(); i++) {

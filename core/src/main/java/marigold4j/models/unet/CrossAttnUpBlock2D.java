@@ -45,6 +45,11 @@ public final class CrossAttnUpBlock2D extends Module implements UNetUpBlock {
   }
 
   @Override
+  public void setJointSelfAttention(boolean joint) {
+    for (Transformer2DModel t : attentions) t.setJointSelfAttention(joint);
+  }
+
+  @Override
   public Tensor forward(Tensor x, Tensor temb, Tensor context, List<Tensor> skips, long[] upsampleSize, Tap tap) {
     Tensor h = x;
     for (int i = 0; i < resnets.size(); i++) {

@@ -40,6 +40,11 @@ public final class Transformer2DModel extends Module {
     convOut = useLinearProjection ? null : child("proj_out", new Conv2d(inner, inChannels, 1, 1, 0));
   }
 
+  /** Switches every transformer block's self-attention (see {@link BasicTransformerBlock#setJointSelfAttention}). */
+  public void setJointSelfAttention(boolean joint) {
+    for (BasicTransformerBlock block : transformerBlocks) block.setJointSelfAttention(joint);
+  }
+
   /**
    * @param x (B, C, H, W)
    * @param context (B, S, crossAttentionDim) encoder hidden states

@@ -14,8 +14,13 @@ import marigold4j.checkpoint.ConfigJson;
 
 /**
  * {@code unet/config.json} of a {@code UNet2DConditionModel} (diffusers 0.30.2), restricted to what the Stable
- * Diffusion 2 / Marigold / E2E-FT family uses. Absent keys take diffusers' defaults; {@link #validate(String)} rejects
- * every value this implementation does not reproduce, naming the key.
+ * Diffusion 2 / Marigold / E2E-FT family and GeoWizard use. Absent keys take diffusers' defaults;
+ * {@link #validate(String)} rejects every value this implementation does not reproduce, naming the key.
+ *
+ * <p>GeoWizard's UNet (its own {@code geowizard.models.unet_2d_condition.UNet2DConditionModel}, saved under the same
+ * {@code _class_name}) has the same configuration keys; it differs by {@code class_embed_type: "projection"} with a
+ * {@code projection_class_embeddings_input_dim} (10: the depth/normal and domain switch, see
+ * {@link #hasProjectionClassEmbedding()}).
  *
  * <p>Per-block keys ({@code attention_head_dim}, {@code layers_per_block}, {@code cross_attention_dim}, ...) may be a
  * single value or a list, as in diffusers. {@code attention_head_dim} is, despite its name, the <em>number of
@@ -72,6 +77,8 @@ public record UNet2DConditionConfig(
     @JsonProperty("mid_block_only_cross_attention") Boolean midBlockOnlyCrossAttention,
     @JsonProperty("cross_attention_norm") String crossAttentionNorm) {
 
+  /** The one {@code class_embed_type} this implementation builds (GeoWizard's), besides none. */
+  public static final String PROJECTION_CLASS_EMBEDDING = "projection";
   /** Down block types this implementation builds. */
   public static final Set<String> DOWN_BLOCK_TYPES = Set.of("CrossAttnDownBlock2D", "DownBlock2D");
   /** Up block types this implementation builds. */
@@ -199,8 +206,8 @@ public record UNet2DConditionConfig(
     require(encoderHidDim == null, source, "encoder_hid_dim", encoderHidDim, "null");
     require(encoderHidDimType == null, source, "encoder_hid_dim_type", encoderHidDimType, "null");
     require(!dualCrossAttention, source, "dual_cross_attention", dualCrossAttention, "false");
-    // GeoWizard's "projection" class embedding plugs into UNet2DConditionModel's time-embedding path later.
-    require(classEmbedType == null, source, "class_embed_type", classEmbedType, "null");
+    require(classEmbedType == null || PROJECTION_CLASS_EMBEDDING.equals(classEmbedType), source, "class_embed_type",
+        classEmbedType, "null or \"" + PROJECTION_CLASS_EMBEDDING + "\"");
     require(additionEmbedType == null, source, "addition_embed_type", additionEmbedType, "null");
     require(additionTimeEmbedDim == null, source, "addition_time_embed_dim", additionTimeEmbedDim, "null");
     require(numClassEmbeds == null, source, "num_class_embeds", numClassEmbeds, "null");
@@ -215,8 +222,15 @@ public record UNet2DConditionConfig(
     require(timeCondProjDim == null, source, "time_cond_proj_dim", timeCondProjDim, "null");
     require(convInKernel == 3, source, "conv_in_kernel", convInKernel, "3");
     require(convOutKernel == 3, source, "conv_out_kernel", convOutKernel, "3");
-    require(projectionClassEmbeddingsInputDim == null, source, "projection_class_embeddings_input_dim",
-        projectionClassEmbeddingsInputDim, "null");
+    if (hasProjectionClassEmbedding()) {
+      // diffusers raises the same way: the projection's input width cannot be inferred.
+      require(projectionClassEmbeddingsInputDim != null && projectionClassEmbeddingsInputDim > 0, source,
+          "projection_class_embeddings_input_dim", projectionClassEmbeddingsInputDim,
+          "a positive width (class_embed_type \"projection\" requires it)");
+    } else {
+      require(projectionClassEmbeddingsInputDim == null, source, "projection_class_embeddings_input_dim",
+          projectionClassEmbeddingsInputDim, "null (no class_embed_type \"projection\")");
+    }
     require("default".equals(attentionType), source, "attention_type", attentionType, "default");
     require(!classEmbeddingsConcat, source, "class_embeddings_concat", classEmbeddingsConcat, "false");
     require(midBlockOnlyCrossAttention == null || !midBlockOnlyCrossAttention, source,
@@ -269,6 +283,15 @@ public record UNet2DConditionConfig(
   /** Transformer layers in each {@code Transformer2DModel} of down block {@code block}. */
   public int transformerLayersPerBlock(int block) {
     return pick(transformerLayersPerBlock, block);
+  }
+
+  /**
+   * Whether the model has a {@code class_embedding} (Linear-SiLU-Linear from
+   * {@code projection_class_embeddings_input_dim} to {@link #timeEmbedDim()}) whose output is added to the time
+   * embedding, as GeoWizard's UNet does.
+   */
+  public boolean hasProjectionClassEmbedding() {
+    return PROJECTION_CLASS_EMBEDDING.equals(classEmbedType);
   }
 
   /** Width of the time embedding: 4 x the first block's channels. */

@@ -24,8 +24,14 @@ import org.slf4j.LoggerFactory;
 
 /**
  * diffusers' {@code UNet2DConditionModel} (0.30.2) in the Stable Diffusion 2 configuration that Marigold, E2E-FT and
- * Stable Diffusion 2 checkpoints use. Child modules carry diffusers' attribute names, so a checkpoint's state dict
- * loads without any key mapping.
+ * Stable Diffusion 2 checkpoints use, and GeoWizard's variant of it. Child modules carry diffusers' attribute names,
+ * so a checkpoint's state dict loads without any key mapping.
+ *
+ * <p>GeoWizard's variant adds two things: a {@code projection} class embedding (see
+ * {@link UNet2DConditionConfig#hasProjectionClassEmbedding()}), fed through the {@code classLabels} argument of
+ * {@link #forward(Tensor, Tensor, Tensor, Tensor, BiConsumer)}, and a joint self-attention between the two halves of
+ * the batch, switched by {@link #setJointSelfAttention(boolean)} (off after loading, as in the original class before
+ * {@code enable_xformers_memory_efficient_attention()}).
  *
  * <p>Inference builds no autograd graph under a caller's {@code NoGradGuard} and opens no {@code PointerScope}: a
  * caller's scope owns every temporary, including the returned tensor.
@@ -39,6 +45,7 @@ public final class UNet2DConditionModel extends Module {
   private final Conv2d convIn;
   private final Timesteps timeProj;
   private final TimestepEmbedding timeEmbedding;
+  private final TimestepEmbedding classEmbedding;
   private final ModuleList<Module> downBlocksList;
   private final ModuleList<Module> upBlocksList;
   private final List<UNetDownBlock> downBlocks = new ArrayList<>();
@@ -46,6 +53,7 @@ public final class UNet2DConditionModel extends Module {
   private final UNetMidBlock2DCrossAttn midBlock;
   private final GroupNorm convNormOut;
   private final Conv2d convOut;
+  private volatile boolean jointSelfAttention;
 
   private UNet2DConditionModel(UNet2DConditionConfig c) {
     this.config = c;
@@ -62,8 +70,10 @@ public final class UNet2DConditionModel extends Module {
     convIn = child("conv_in", new Conv2d(c.inChannels(), c0, 3, 1, 1));
     timeProj = child("time_proj", new Timesteps(c0, c.flipSinToCos(), c.freqShift()));
     timeEmbedding = child("time_embedding", new TimestepEmbedding(c0, temb));
-    // A class embedding (GeoWizard's "projection") would be registered here, between time_embedding and down_blocks,
-    // and added to the time embedding in embedTime().
+    // GeoWizard's "projection" class embedding is a TimestepEmbedding on the raw labels (no sinusoids).
+    classEmbedding = c.hasProjectionClassEmbedding()
+        ? child("class_embedding", new TimestepEmbedding(c.projectionClassEmbeddingsInputDim(), temb))
+        : null;
     downBlocksList = child("down_blocks", new ModuleList<>());
     upBlocksList = child("up_blocks", new ModuleList<>());
 
@@ -151,6 +161,25 @@ public final class UNet2DConditionModel extends Module {
   }
 
   /**
+   * Switches the self-attention ({@code attn1}) of every transformer block between per-sample attention (diffusers'
+   * default processor, the state after loading) and GeoWizard's joint attention, in which the batch is two equal
+   * halves (depth, normals) and each sample also attends to its partner in the other half (GeoWizard's
+   * {@code XFormersJointAttnProcessor}, which its {@code run_infer.py} enables). Not to be switched while a forward
+   * pass is running.
+   */
+  public void setJointSelfAttention(boolean joint) {
+    for (UNetDownBlock block : downBlocks) block.setJointSelfAttention(joint);
+    midBlock.setJointSelfAttention(joint);
+    for (UNetUpBlock block : upBlocks) block.setJointSelfAttention(joint);
+    jointSelfAttention = joint;
+  }
+
+  /** Whether {@link #setJointSelfAttention(boolean) joint self-attention} is on. */
+  public boolean jointSelfAttention() {
+    return jointSelfAttention;
+  }
+
+  /**
    * Predicts the noise / v-prediction for {@code sample}.
    *
    * @param sample (B, in_channels, H, W) latents; H and W need not be divisible by the downsampling factor
@@ -159,7 +188,17 @@ public final class UNet2DConditionModel extends Module {
    * @return (B, out_channels, H, W)
    */
   public Tensor forward(Tensor sample, Tensor timestep, Tensor encoderHiddenStates) {
-    return forward(sample, timestep, encoderHiddenStates, null);
+    return forward(sample, timestep, encoderHiddenStates, null, null);
+  }
+
+  /**
+   * As {@link #forward(Tensor, Tensor, Tensor)} with class labels for a model with a class embedding (GeoWizard).
+   *
+   * @param classLabels (B, projection_class_embeddings_input_dim) labels; required when the model has a class
+   *     embedding, ignored (as diffusers ignores them) when it has none
+   */
+  public Tensor forward(Tensor sample, Tensor timestep, Tensor encoderHiddenStates, Tensor classLabels) {
+    return forward(sample, timestep, encoderHiddenStates, classLabels, null);
   }
 
   /**
@@ -171,9 +210,32 @@ public final class UNet2DConditionModel extends Module {
    * they must outlive the caller's {@code PointerScope}.
    */
   public Tensor forward(Tensor sample, Tensor timestep, Tensor encoderHiddenStates, BiConsumer<String, Tensor> hook) {
+    return forward(sample, timestep, encoderHiddenStates, null, hook);
+  }
+
+  /**
+   * The full forward pass: {@link #forward(Tensor, Tensor, Tensor, Tensor)} reporting intermediate activations as
+   * {@link #forward(Tensor, Tensor, Tensor, BiConsumer)} does, plus {@code class_embedding} when the model has one.
+   *
+   * @param classLabels (B, projection_class_embeddings_input_dim), or null for a model without class embedding
+   * @param hook receives intermediate activations, or null
+   * @throws IllegalArgumentException if the model has a class embedding and {@code classLabels} is null
+   */
+  public Tensor forward(Tensor sample, Tensor timestep, Tensor encoderHiddenStates, Tensor classLabels,
+      BiConsumer<String, Tensor> hook) {
     Tap tap = Tap.of(hook);
     long batch = sample.size(0);
     Tensor emb = embedTime(timestep, batch, Tensors.dtype(sample), tap);
+    if (classEmbedding != null) {
+      if (classLabels == null) {
+        throw new IllegalArgumentException("this UNet has a class embedding (class_embed_type \""
+            + config.classEmbedType() + "\"): class labels are required");
+      }
+      // The projection takes the labels as they are (no sinusoids); cast so a reduced-precision model accepts them.
+      Tensor classEmb = classEmbedding.forward(classLabels.to(Tensors.dtype(emb)));      // (B, timeEmbedDim)
+      tap.emit("class_embedding", classEmb);
+      emb = emb.add(classEmb);
+    }
 
     // With n - 1 downsamplers, sizes not divisible by 2^(n-1) shrink to ceil(x / 2) per level; the up path then
     // upsamples to each skip connection's size instead of x2 (diffusers' forward_upsample_size).
@@ -214,7 +276,7 @@ public final class UNet2DConditionModel extends Module {
     return h;
   }
 
-  /** The (B, timeEmbedDim) embedding of the timesteps; class embeddings (GeoWizard) would be added here. */
+  /** The (B, timeEmbedDim) embedding of the timesteps, before any class embedding is added. */
   private Tensor embedTime(Tensor timestep, long batch, torch.ScalarType dtype, Tap tap) {
     Tensor t = timestep.dim() == 0 ? timestep.reshape(1) : timestep;                // (1) or (B)
     t = t.expand(batch);                                                            // (B)

@@ -14,4 +14,10 @@ public interface UNetDownBlock {
    * @return (B, Cout, H', W'): H' = ceil(H / 2) when the block downsamples, else H
    */
   Tensor forward(Tensor x, Tensor temb, Tensor context, List<Tensor> skips, Tap tap);
+
+  /**
+   * Switches the self-attention of the block's transformers (see
+   * {@link BasicTransformerBlock#setJointSelfAttention}); blocks without attention ignore it.
+   */
+  default void setJointSelfAttention(boolean joint) {}
 }

@@ -20,6 +20,11 @@ public final class UNetMidBlock2DCrossAttn extends Module {
     resnets.add(new ResnetBlock2D(channels, channels, tembChannels, groups, eps));
   }
 
+  /** Switches the self-attention of its transformers (see {@link BasicTransformerBlock#setJointSelfAttention}). */
+  public void setJointSelfAttention(boolean joint) {
+    for (Transformer2DModel t : attentions) t.setJointSelfAttention(joint);
+  }
+
   /** (B, C, H, W) -> (B, C, H, W). */
   public Tensor forward(Tensor x, Tensor temb, Tensor context, Tap tap) {
     Tensor h = resnets.get(0).forward(x, temb);

@@ -19,4 +19,10 @@ public interface UNetUpBlock {
    * @return (B, Cout, H', W') when the block upsamples, else (B, Cout, H, W)
    */
   Tensor forward(Tensor x, Tensor temb, Tensor context, List<Tensor> skips, long[] upsampleSize, Tap tap);
+
+  /**
+   * Switches the self-attention of the block's transformers (see
+   * {@link BasicTransformerBlock#setJointSelfAttention}); blocks without attention ignore it.
+   */
+  default void setJointSelfAttention(boolean joint) {}
 }

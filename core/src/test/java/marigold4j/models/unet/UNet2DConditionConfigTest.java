@@ -60,6 +60,32 @@ class UNet2DConditionConfigTest {
   }
 
   @Test
+  void listsExactlyTheGeoWizardStateDictWithTheProjectionClassEmbedding() {
+    assertMatchesManifest("geowizard_unet", 861_186_244L);
+  }
+
+  @Test
+  void readsGeoWizardsProjectionClassEmbedding() {
+    UNet2DConditionConfig c =
+        UNet2DConditionConfig.read(Golden.fixtures().resolve("checkpoints/tiny-geowizard/unet/config.json"));
+    assertThat(c.hasProjectionClassEmbedding()).isTrue();
+    assertThat(c.projectionClassEmbeddingsInputDim()).isEqualTo(10);
+    assertThat(UNet2DConditionConfig.read(TINY_DEPTH_CONFIG).hasProjectionClassEmbedding()).isFalse();
+  }
+
+  @Test
+  void rejectsAProjectionClassEmbeddingWithoutItsInputWidth(@TempDir Path dir) throws IOException {
+    ObjectNode json = (ObjectNode) Golden.readJson(TINY_DEPTH_CONFIG);
+    json.put("class_embed_type", "projection");
+    Path file = dir.resolve("config.json");
+    Files.writeString(file, json.toString());
+    assertThatThrownBy(() -> UNet2DConditionConfig.read(file))
+        .isInstanceOf(CheckpointException.class)
+        .hasMessageContaining(file.toString())
+        .hasMessageContaining("'projection_class_embeddings_input_dim'");
+  }
+
+  @Test
   void readsAttentionHeadDimAsThePerBlockHeadCount() {
     UNet2DConditionConfig c = UNet2DConditionConfig.read(TINY_DEPTH_CONFIG);
     assertThat(c.attentionHeads(0)).isEqualTo(2);
@@ -92,7 +118,7 @@ class UNet2DConditionConfigTest {
 
   @ParameterizedTest
   @ValueSource(strings = {
-      "\"class_embed_type\": \"projection\"", "\"num_attention_heads\": 8", "\"time_cond_proj_dim\": 16",
+      "\"class_embed_type\": \"timestep\"", "\"num_attention_heads\": 8", "\"time_cond_proj_dim\": 16",
       "\"addition_embed_type\": \"text_time\"", "\"resnet_time_scale_shift\": \"scale_shift\"",
       "\"only_cross_attention\": true", "\"dual_cross_attention\": true", "\"conv_in_kernel\": 7",
       "\"upcast_attention\": false, \"mid_block_type\": \"UNetMidBlock2DSimpleCrossAttn\"",

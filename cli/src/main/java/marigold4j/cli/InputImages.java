@@ -1,0 +1,59 @@
+package marigold4j.cli;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/** Expands the INPUT arguments of a command into image files, in the order run.py processes them. */
+final class InputImages {
+  static final Set<String> EXTENSIONS = Set.of(".jpg", ".jpeg", ".png");
+
+  private InputImages() {}
+
+  /**
+   * Files are taken as given; folders contribute their images (jpg, jpeg, png; case-insensitive) sorted by path,
+   * as run.py sorts its glob. Nothing found is an error naming the inputs.
+   */
+  static List<Path> expand(List<Path> inputs, boolean recursive) {
+    List<Path> out = new ArrayList<>();
+    for (Path in : inputs) {
+      if (Files.isDirectory(in)) {
+        List<Path> found;
+        try (Stream<Path> s = recursive ? Files.walk(in) : Files.list(in)) {
+          found = s.filter(Files::isRegularFile).filter(InputImages::isImage).sorted().toList();
+        } catch (IOException e) {
+          throw new UncheckedIOException(in + ": cannot list folder: " + e.getMessage(), e);
+        }
+        if (found.isEmpty()) {
+          throw new IllegalArgumentException(in + ": no images (.jpg, .jpeg, .png) in this folder"
+              + (recursive ? " or below it" : " (use --recursive to search sub-folders)"));
+        }
+        out.addAll(found);
+      } else if (Files.exists(in)) {
+        out.add(in);
+      } else {
+        throw new IllegalArgumentException(in + ": no such file or folder");
+      }
+    }
+    return out;
+  }
+
+  static boolean isImage(Path p) {
+    String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
+    int dot = n.lastIndexOf('.');
+    return dot >= 0 && EXTENSIONS.contains(n.substring(dot));
+  }
+
+  /** The file name without its extension: the base of the output names. */
+  static String baseName(Path p) {
+    String n = p.getFileName().toString();
+    int dot = n.lastIndexOf('.');
+    return dot > 0 ? n.substring(0, dot) : n;
+  }
+}

@@ -1,0 +1,194 @@
+package marigold4j.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import marigold4j.checkpoint.CheckpointException;
+import marigold4j.image.ImageInput;
+import marigold4j.image.Resize.Interpolation;
+import marigold4j.pipeline.MarigoldOptions;
+import marigold4j.pipeline.MarigoldPipeline;
+import marigold4j.pipeline.Modality;
+import marigold4j.pipeline.NoiseType;
+import marigold4j.pipeline.Precision;
+import marigold4j.pipeline.Prediction;
+import marigold4j.random.NoiseSource;
+import marigold4j.random.PythonRandom;
+import marigold4j.schedulers.SchedulerConfig.TimestepSpacing;
+import marigold4j.torch.Engine;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.global.torch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code marigold4j predict}: Marigold/run.py in Java. Options keep run.py's meaning and defaults; its underscore
+ * spellings are accepted too, so existing scripts keep working.
+ */
+@Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Estimate depth or surface normals for images, writing the files Marigold's run.py writes:",
+        "  depth:   depth_npy/<name>_pred.npy, depth_bw/<name>_pred.png (16-bit), depth_colored/<name>_pred_colored.png",
+        "  normals: normal_npy/<name>_pred.npy (3xHxW), normal_colored/<name>_pred_colored.png"})
+public final class PredictCommand implements Callable<Integer> {
+  static final String DEFAULT_CHECKPOINT = "GonzaloMG/marigold-e2e-ft-depth";
+
+  @Spec CommandSpec spec;
+
+  @Parameters(paramLabel = "INPUT", arity = "0..*",
+      description = "Images (.jpg, .jpeg, .png) or folders of images (processed in sorted order).")
+  List<Path> inputs = new ArrayList<>();
+
+  @Option(names = {"--input-rgb-dir", "--input_rgb_dir"}, paramLabel = "DIR",
+      description = "A folder of input images (run.py's spelling; same as giving the folder as INPUT).")
+  Path inputDir;
+
+  @Option(names = {"-o", "--output", "--output-dir", "--output_dir"}, required = true, paramLabel = "DIR",
+      description = "Output folder (created if needed).")
+  Path output;
+
+  @Option(names = "--checkpoint", paramLabel = "ID_OR_DIR",
+      description = "Checkpoint folder in the diffusers layout, or Hugging Face id. Default: " + DEFAULT_CHECKPOINT)
+  String checkpoint = DEFAULT_CHECKPOINT;
+
+  @Option(names = "--modality", paramLabel = "depth|normals",
+      description = "What the checkpoint predicts. Default: normals when the checkpoint name contains 'normal', "
+          + "else depth.")
+  String modality;
+
+  @Option(names = {"--denoise-steps", "--denoise_steps"}, paramLabel = "N",
+      description = "DDIM denoising steps. Default: the checkpoint's default_denoising_steps, else 1 (E2E-FT).")
+  Integer denoiseSteps;
+
+  @Option(names = {"--ensemble-size", "--ensemble_size"}, paramLabel = "N", defaultValue = "1",
+      description = "Predictions to ensemble per image (test-time ensembling). Default: ${DEFAULT-VALUE}.")
+  int ensembleSize;
+
+  @Option(names = {"--timestep-spacing", "--timestep_spacing"}, paramLabel = "trailing|leading",
+      defaultValue = "trailing", description = "DDIM timestep spacing. Default: ${DEFAULT-VALUE}.")
+  String timestepSpacing;
+
+  @Option(names = "--noise", paramLabel = "zeros|gaussian|pyramid", defaultValue = "zeros",
+      description = "Initial latent. Default: ${DEFAULT-VALUE} (E2E-FT).")
+  String noise;
+
+  @Option(names = {"--processing-res", "--processing_res"}, paramLabel = "PX",
+      description = "Resize so the long edge is PX before inference; 0 = native resolution. Default: the "
+          + "checkpoint's default_processing_resolution, else 768.")
+  Integer processingRes;
+
+  @Option(names = {"--output-processing-res", "--output_processing_res"},
+      description = "Keep the output at the processing resolution instead of resizing it back to the input size.")
+  boolean outputProcessingRes;
+
+  @Option(names = {"--half-precision", "--half_precision"},
+      description = "Run in reduced precision: bfloat16 on CPU (attention kept in float32), float16 on CUDA.")
+  boolean halfPrecision;
+
+  @Option(names = "--seed", paramLabel = "N",
+      description = "Random seed (as run.py: Python random and torch seeded once). Default: the current time.")
+  Long seed;
+
+  @Option(names = {"--batch-size", "--batch_size"}, paramLabel = "N", defaultValue = "0",
+      description = "Ensemble members per batch; 0 = automatic. Default: ${DEFAULT-VALUE}.")
+  int batchSize;
+
+  @Option(names = {"--resample-method", "--resample_method"}, paramLabel = "bilinear|bicubic|nearest",
+      defaultValue = "bilinear", description = "Interpolation of both resizes. Default: ${DEFAULT-VALUE}.")
+  String resampleMethod;
+
+  @Option(names = {"--color-map", "--color_map"}, paramLabel = "NAME", defaultValue = "Spectral",
+      description = "Colormap of the depth visualisation (Spectral). Default: ${DEFAULT-VALUE}.")
+  String colorMap;
+
+  @Option(names = "--recursive", description = "Also take images from sub-folders of folder inputs.")
+  boolean recursive;
+
+  @Option(names = "--device", paramLabel = "cpu|cuda|cuda:N", defaultValue = "cpu",
+      description = "Where to run (cuda needs the -Pgpu build). Default: ${DEFAULT-VALUE}.")
+  String device;
+
+  @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
+      description = "CPU threads for the engine; 0 = all cores. Default: ${DEFAULT-VALUE}.")
+  int threads;
+
+  @Override
+  public Integer call() {
+    PrintWriter err = spec.commandLine().getErr();
+    PrintWriter out = spec.commandLine().getOut();
+    List<Path> all = new ArrayList<>(inputs);
+    if (inputDir != null) all.add(inputDir);
+    if (all.isEmpty()) throw new IllegalArgumentException("no input: give image files or folders (see --help)");
+    List<Path> images = InputImages.expand(all, recursive);
+    Modality mod = modality != null ? Modality.parse(modality)
+        : checkpoint.toLowerCase(Locale.ROOT).contains("normal") ? Modality.NORMALS : Modality.DEPTH;
+    // parse every option before the (slow) model load, so a typo fails at once
+    TimestepSpacing spacing = TimestepSpacing.parse(timestepSpacing);
+    NoiseType noiseType = NoiseType.parse(noise);
+    Interpolation resample = Interpolation.fromMarigoldName(resampleMethod);
+    prepareOutput(mod);
+
+    Engine.setThreads(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
+    Path dir = CheckpointArgument.resolve(checkpoint);
+    Precision precision = halfPrecision ? Precision.half(Engine.device(device)) : Precision.FP32;
+    long s = seed != null ? seed : System.currentTimeMillis() / 1000;
+    err.printf("Loading %s (%s, %s on %s)%n", checkpoint, mod.cliName(), precision.label(), device);
+    err.flush();
+    int failed = 0;
+    try (MarigoldPipeline pipe = MarigoldPipeline.load(dir, precision, device)) {
+      MarigoldOptions options = pipe.defaults(mod)
+          .withEnsembleSize(ensembleSize).withMatchInputRes(!outputProcessingRes).withResampleMethod(resample)
+          .withBatchSize(batchSize).withColorMap(colorMap).withNoise(noiseType).withTimestepSpacing(spacing);
+      if (denoiseSteps != null) options = options.withDenoisingSteps(denoiseSteps);
+      if (processingRes != null) options = options.withProcessingRes(processingRes);
+      torch.manual_seed(s);                                  // run.py's seed_all: torch and Python's random
+      NoiseSource noiseSource = NoiseSource.torch(new PythonRandom(s));
+      Set<String> seen = new HashSet<>();
+      try (Progress progress = Progress.start(mod == Modality.DEPTH ? "Estimating depth" : "Estimating normals",
+          images.size(), err)) {
+        for (Path image : images) {
+          String name = InputImages.baseName(image);
+          if (!seen.add(name)) err.printf("warning: %s: another input has the same name; its outputs are "
+              + "overwritten%n", image);
+          try (PointerScope scope = new PointerScope()) {
+            Prediction p = pipe.predict(ImageInput.readRgb(image), options, noiseSource);
+            p.save(output, name);
+          } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
+            failed++;
+            err.println("error: " + e.getMessage());
+          }
+          progress.step(image.getFileName().toString());
+        }
+        double secs = progress.elapsed().toMillis() / 1000.0;
+        out.printf(Locale.ROOT, "%s: %d of %d images in %.1f s (%.2f s/image)%s -> %s%n",
+            mod == Modality.DEPTH ? "depth" : "normals", images.size() - failed, images.size(), secs,
+            secs / images.size(), failed > 0 ? ", " + failed + " failed" : "", output);
+      }
+    }
+    return failed > 0 ? 1 : 0;
+  }
+
+  private void prepareOutput(Modality mod) {
+    List<String> dirs = mod == Modality.DEPTH ? List.of("depth_npy", "depth_bw", "depth_colored")
+        : List.of("normal_npy", "normal_colored");
+    try {
+      for (String d : dirs) Files.createDirectories(output.resolve(d));
+    } catch (IOException e) {
+      throw new IllegalArgumentException(output + ": cannot create the output folder (" + e + ")");
+    }
+    for (String d : dirs) {
+      if (!Files.isWritable(output.resolve(d))) {
+        throw new IllegalArgumentException(output.resolve(d) + ": output folder is not writable");
+      }
+    }
+  }
+}

@@ -7,6 +7,7 @@ import marigold4j.hub.HubClient;
 import marigold4j.hub.ModelRef;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -35,18 +36,7 @@ public final class DownloadCommand implements Callable<Integer> {
           + "this variant get their full-precision weights.")
   String variant;
 
-  @Option(names = "--offline",
-      description = "Use no network: check that the cache holds everything the model needs and print its folder, "
-          + "or name what is missing (same as HF_HUB_OFFLINE=1).")
-  boolean offline;
-
-  @Option(names = "--cache-dir", paramLabel = "DIR",
-      description = "Hub cache folder (default: $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub).")
-  Path cacheDir;
-
-  @Option(names = "--endpoint", paramLabel = "URL",
-      description = "Hub address, e.g. a mirror (default: $HF_ENDPOINT, else https://huggingface.co).")
-  String endpoint;
+  @Mixin HubOptions hub;
 
   @Override
   public Integer call() {
@@ -56,11 +46,7 @@ public final class DownloadCommand implements Callable<Integer> {
       throw new IllegalArgumentException("'" + id + "' names revision " + ref.revision() + " but --revision is "
           + revision);
     }
-    HubClient.Builder b = HubClient.builder().progress(CliDownloadProgress.forConsole(spec.commandLine().getErr()));
-    if (offline) b.offline(true);
-    if (cacheDir != null) b.cacheDir(cacheDir);
-    if (endpoint != null) b.endpoint(endpoint);
-    Path snapshot = b.build().snapshot(ref.repoId(), ref.revisionOr(revision), FileFilter.pipeline(variant));
+    Path snapshot = hub.client(spec.commandLine().getErr()).build().snapshot(ref.repoId(), ref.revisionOr(revision), FileFilter.pipeline(variant));
     spec.commandLine().getOut().println(snapshot);
     return 0;
   }

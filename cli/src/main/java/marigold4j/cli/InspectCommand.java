@@ -14,6 +14,7 @@ import marigold4j.models.CheckpointInspector.ParameterInfo;
 import marigold4j.models.CheckpointInspector.Report;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -25,9 +26,11 @@ import picocli.CommandLine.Spec;
 public final class InspectCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Parameters(paramLabel = "CHECKPOINT",
-      description = "A checkpoint folder in the diffusers layout (with model_index.json), or one component folder.")
-  Path checkpoint;
+  @Parameters(paramLabel = "CHECKPOINT", description = "A checkpoint folder in the diffusers layout (with "
+      + "model_index.json), one component folder, or a Hugging Face id org/name[@revision].")
+  String checkpoint;
+
+  @Mixin HubOptions hub;
 
   @Option(names = "--json", description = "Print one JSON object (stable format, for scripts), including every "
       + "parameter's name, shape and dtype.")
@@ -43,8 +46,8 @@ public final class InspectCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Report report = expectedParams ? CheckpointInspector.expected(checkpoint)
-        : CheckpointInspector.stored(checkpoint, variant);
+    Path dir = hub.resolve(checkpoint, variant, spec.commandLine().getErr());
+    Report report = expectedParams ? CheckpointInspector.expected(dir) : CheckpointInspector.stored(dir, variant);
     PrintWriter out = spec.commandLine().getOut();
     if (json) {
       ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);

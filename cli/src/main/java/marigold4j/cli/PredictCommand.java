@@ -20,13 +20,12 @@ import marigold4j.pipeline.NoiseType;
 import marigold4j.pipeline.Precision;
 import marigold4j.pipeline.Prediction;
 import marigold4j.random.NoiseSource;
-import marigold4j.random.PythonRandom;
 import marigold4j.schedulers.SchedulerConfig.TimestepSpacing;
 import marigold4j.torch.Engine;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.global.torch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -113,6 +112,12 @@ public final class PredictCommand implements Callable<Integer> {
   @Option(names = "--recursive", description = "Also take images from sub-folders of folder inputs.")
   boolean recursive;
 
+  @Option(names = "--variant", paramLabel = "NAME",
+      description = "Weight variant to load, e.g. fp16 (falls back to the full-precision files). Default: none.")
+  String variant;
+
+  @Mixin HubOptions hub;
+
   @Option(names = "--device", paramLabel = "cpu|cuda|cuda:N", defaultValue = "cpu",
       description = "Where to run (cuda needs the -Pgpu build). Default: ${DEFAULT-VALUE}.")
   String device;
@@ -138,7 +143,7 @@ public final class PredictCommand implements Callable<Integer> {
     prepareOutput(mod);
 
     Engine.setThreads(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
-    Path dir = CheckpointArgument.resolve(checkpoint);
+    Path dir = hub.resolve(checkpoint, variant, err);
     Precision precision = halfPrecision ? Precision.half(Engine.device(device)) : Precision.FP32;
     long s = seed != null ? seed : System.currentTimeMillis() / 1000;
     err.printf("Loading %s (%s, %s on %s)%n", checkpoint, mod.cliName(), precision.label(), device);
@@ -150,8 +155,7 @@ public final class PredictCommand implements Callable<Integer> {
           .withBatchSize(batchSize).withColorMap(colorMap).withNoise(noiseType).withTimestepSpacing(spacing);
       if (denoiseSteps != null) options = options.withDenoisingSteps(denoiseSteps);
       if (processingRes != null) options = options.withProcessingRes(processingRes);
-      torch.manual_seed(s);                                  // run.py's seed_all: torch and Python's random
-      NoiseSource noiseSource = NoiseSource.torch(new PythonRandom(s));
+      NoiseSource noiseSource = MarigoldPipeline.seedLikeRunPy(s);
       Set<String> seen = new HashSet<>();
       try (Progress progress = Progress.start(mod == Modality.DEPTH ? "Estimating depth" : "Estimating normals",
           images.size(), err)) {

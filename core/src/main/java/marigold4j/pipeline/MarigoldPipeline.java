@@ -127,6 +127,18 @@ public final class MarigoldPipeline implements AutoCloseable {
     return checkpoint;
   }
 
+  /**
+   * Seeds the engine's generator and Python's {@code random} as run.py's {@code seed_all} does, and returns the noise
+   * source for all images of a run.py-style loop. run.py iterates each call's DataLoader through {@code tqdm.auto},
+   * whose constructor creates one iterator before the loop creates another: two base-seed draws per call (matched
+   * against the original's recorded runs), which this source reproduces.
+   */
+  public static NoiseSource seedLikeRunPy(long seed) {
+    Engine.init();
+    torch.manual_seed(seed);
+    return NoiseSource.torch(new marigold4j.random.PythonRandom(seed), 2);
+  }
+
   /** Predicts from an in-memory image (alpha is dropped, as PIL's convert("RGB") does). */
   public Prediction predict(BufferedImage image, MarigoldOptions options, NoiseSource noise) {
     try (PointerScope scope = new PointerScope()) {
@@ -138,7 +150,7 @@ public final class MarigoldPipeline implements AutoCloseable {
    * Predicts from a uint8 RGB image tensor (3, H, W).
    *
    * @param noise where random draws come from (used by gaussian / pyramid noise); {@link NoiseSource#torch} with a
-   *     seeded generator reproduces the original's draws
+   *     seeded generator reproduces the original's draws; may be null with {@link NoiseType#ZEROS}
    */
   public Prediction predict(Tensor rgb, MarigoldOptions options, NoiseSource noise) {
     long[] inShape = Tensors.shape(rgb);
@@ -146,6 +158,9 @@ public final class MarigoldPipeline implements AutoCloseable {
       throw new IllegalArgumentException("expected an RGB image tensor (3, H, W), got " + java.util.Arrays.toString(inShape));
     }
     boolean normals = options.modality() == Modality.NORMALS;
+    if (noise == null && options.noise() != NoiseType.ZEROS) {
+      throw new IllegalArgumentException(options.noise() + " noise needs a NoiseSource");
+    }
     try (NoGradGuard ng = new NoGradGuard(); PointerScope call = new PointerScope()) {
       Tensor resized = options.processingRes() > 0
           ? Resize.resizeMaxRes(rgb, options.processingRes(), options.resampleMethod()) : rgb;
@@ -156,8 +171,7 @@ public final class MarigoldPipeline implements AutoCloseable {
       int bs = options.batchSize() > 0 ? options.batchSize() : automaticBatchSize(n);
       // The original iterates a torch DataLoader, whose iterator draws one int64 seed from the global generator
       // before the first batch: reproduce it so seeded runs draw the same noise.
-      torch.empty(new long[] {}, new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Long),
-          new org.bytedeco.pytorch.MemoryFormatOptional()).random_();
+      if (noise != null) noise.dataLoaderIterator();        // the original batches through a DataLoader
       List<Tensor> preds = new ArrayList<>();
       for (int start = 0; start < n; start += bs) {
         int b = Math.min(bs, n - start);

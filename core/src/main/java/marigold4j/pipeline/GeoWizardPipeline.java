@@ -180,8 +180,11 @@ public final class GeoWizardPipeline implements AutoCloseable {
       Tensor rgbNorm = resized.toRgbHwc().permute(2, 0, 1).to(torch.ScalarType.Double)   // (3, h, w)
           .div(F.s(255.0)).mul(F.s(2.0)).sub(F.s(1.0)).to(device, precision.dtype());
       // The original iterates a torch DataLoader, whose iterator draws one int64 seed from the global generator
-      // before the first batch: reproduce it so seeded runs draw the same noise.
-      torch.empty(new long[] {}, new TensorOptions(torch.ScalarType.Long), new MemoryFormatOptional()).random_();
+      // before the first batch; with its progress bar a second iterator is opened (see GeoWizardOptions). Reproduce
+      // the draws so seeded runs draw the same noise.
+      for (int i = 0; i < (options.showProgressBar() ? 2 : 1); i++) {
+        torch.empty(new long[] {}, new TensorOptions(torch.ScalarType.Long), new MemoryFormatOptional()).random_();
+      }
       Tensor rgbIn = rgbNorm.unsqueeze(0);                                                 // (1, 3, h, w)
       // The original embeds the image once per call (from the first batch) and re-encodes every member; the RGB
       // latent is a function of the same input, so it is encoded once here.
@@ -247,7 +250,7 @@ public final class GeoWizardPipeline implements AutoCloseable {
       case PYRAMID -> PyramidNoise.geowizard(rgbLatent, Tensors.fromLongs(timesteps, timesteps.length).to(device,
           torch.ScalarType.Long), noise).to(device, precision.dtype());
     };
-    Tensor latent = initial.repeat(2, 1, 1, 1);                                            // (2, 4, h, w): depth, normal
+    Tensor latent = initial.repeat(2, 1, 1, 1);                                 // (2, 4, h, w): depth, normal rows
     Tensor rgb = rgbLatent.repeat(2, 1, 1, 1);                                             // (2, 4, h, w)
     for (int i = 0; i < timesteps.length; i++) {
       try (PointerScope step = new PointerScope()) {

@@ -1,18 +1,26 @@
 package marigold4j.prep;
 
 /**
- * numpy's float64 reductions over a whole C-contiguous array, summed in numpy's pairwise order so that means and
- * standard deviations match {@code np.mean} / {@code np.std} to the last bit.
+ * numpy's float64 reductions over a whole multi-dimensional array, summed in numpy's order so that means and standard
+ * deviations match {@code np.mean} / {@code np.std} to the last bit: numpy 1.x (the fixtures' 1.24) reduces an n-d
+ * array through its 8192-element iterator buffer, each buffer summed pairwise and the partial sums added in order.
+ * (numpy 2 sums a contiguous array in one pairwise pass, which changes the last digit of Hypersim's meta csv.)
  */
 public final class NumpyStats {
   /** numpy's {@code PW_BLOCKSIZE}: below it the sum runs in 8 interleaved accumulators. */
   private static final int BLOCK = 128;
+  /** numpy's default iterator buffer size ({@code NPY_BUFSIZE}). */
+  private static final int BUFSIZE = 8192;
 
   private NumpyStats() {}
 
-  /** {@code np.add.reduce(values)} for float64 data: numpy's pairwise summation. */
+  /** {@code np.add.reduce(values, axis=None)} of a float64 n-d array (numpy 1.x buffered pairwise summation). */
   public static double sum(double[] values) {
-    return 0.0 + pairwise(values, 0, values.length);
+    double s = 0.0;
+    for (int off = 0; off < values.length; off += BUFSIZE) {
+      s += pairwise(values, off, Math.min(BUFSIZE, values.length - off));
+    }
+    return s;
   }
 
   /** {@code np.mean(values)}. */

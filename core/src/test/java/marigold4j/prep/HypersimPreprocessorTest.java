@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import marigold4j.testing.Golden;
+import marigold4j.testing.TestFiles;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -88,7 +89,7 @@ class HypersimPreprocessorTest {
   @Test
   void skipsFinishedFramesOnARerunAndWritesTheSameLists(@TempDir Path dir) throws IOException {
     Path output = dir.resolve("processed");
-    copyTree(out.resolve("processed"), output);
+    TestFiles.copyTree(out.resolve("processed"), output);
     Files.delete(output.resolve("train/filename_meta_train.csv"));
     Files.delete(output.resolve("val/ai_001_002/rgb_cam_01_fr0001.png"));
     HypersimPreprocessor.Report again = new HypersimPreprocessor(options(output, null))
@@ -104,7 +105,7 @@ class HypersimPreprocessorTest {
   @Test
   void reportsAnUnreadableFrameAndGoesOn(@TempDir Path dir) throws IOException {
     Path raw = dir.resolve("raw_data");
-    copyTree(DATA.resolve("raw_data"), raw);
+    TestFiles.copyTree(DATA.resolve("raw_data"), raw);
     Path color = raw.resolve("ai_001_001/images/scene_cam_00_final_hdf5/frame.0003.color.hdf5");
     Files.write(color, new byte[] {1, 2, 3, 4});
     Files.delete(raw.resolve("ai_001_002/images/scene_cam_01_geometry_hdf5/frame.0001.depth_meters.hdf5"));
@@ -134,7 +135,7 @@ class HypersimPreprocessorTest {
     Files.createDirectories(png.getParent());
     Files.write(png, new byte[] {42});
     Path output = dir.resolve("processed");
-    copyTree(out.resolve("processed"), output);
+    TestFiles.copyTree(out.resolve("processed"), output);
     HypersimPreprocessor.Report r = new HypersimPreprocessor(options(output, from))
         .run(new HypersimPreprocessor.Listener() {});
     assertThat(r.normalsCopied()).isEqualTo(1);
@@ -149,13 +150,4 @@ class HypersimPreprocessorTest {
     }
   }
 
-  static void copyTree(Path from, Path to) throws IOException {
-    try (var s = Files.walk(from)) {
-      for (Path p : s.toList()) {
-        Path t = to.resolve(from.relativize(p).toString());
-        if (Files.isDirectory(p)) Files.createDirectories(t);
-        else Files.copy(p, t);
-      }
-    }
-  }
 }

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import marigold4j.testing.Golden;
+import marigold4j.testing.TestFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,7 +23,7 @@ class VkittiNormalsPreprocessorTest {
   @Test
   void writesTheOriginalsSixteenBitNormalPngs(@TempDir Path dir) throws IOException {
     Path root = dir.resolve("virtual_kitti_2");
-    HypersimPreprocessorTest.copyTree(FIX.resolve("data/virtual_kitti_2"), root);
+    TestFiles.copyTree(FIX.resolve("data/virtual_kitti_2"), root);
     VkittiNormalsPreprocessor prep = new VkittiNormalsPreprocessor(root, 2);
     assertThat(prep.frames()).hasSize(3);
     VkittiNormalsPreprocessor.Report r = prep.run(new VkittiNormalsPreprocessor.Listener() {});
@@ -54,7 +55,7 @@ class VkittiNormalsPreprocessorTest {
   @Test
   void skipsExistingOutputsAndReportsCorruptDepth(@TempDir Path dir) throws IOException {
     Path root = dir.resolve("virtual_kitti_2");
-    HypersimPreprocessorTest.copyTree(FIX.resolve("data/virtual_kitti_2"), root);
+    TestFiles.copyTree(FIX.resolve("data/virtual_kitti_2"), root);
     Path corrupt = root.resolve("vkitti_2.0.3_depth/Scene01/fog/frames/depth/Camera_1/depth_00003.png");
     Files.write(corrupt, new byte[] {(byte) 0x89, 'P', 'N', 'G', 0, 0});
     Path done = root.resolve("vkitti_DAG_normals/Scene02/15-deg-left/frames/normal/Camera_0/normal_00007.png");

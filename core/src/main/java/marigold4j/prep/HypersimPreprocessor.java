@@ -155,7 +155,7 @@ public final class HypersimPreprocessor {
           Done d = get(fu);
           if (d.failure() != null) {
             failures.add(d.failure());
-            LOG.warn("{}", d.failure());
+            LOG.debug("{}", d.failure()); // reported through the listener and the Report
             listener.frameFailed(split, d.row().name(), d.failure());
             continue;
           }

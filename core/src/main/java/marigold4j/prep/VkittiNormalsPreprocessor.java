@@ -128,7 +128,7 @@ public final class VkittiNormalsPreprocessor {
               || e.getCause() instanceof UncheckedIOException
               ? e.getCause().getMessage() : f.depth() + ": " + e.getCause();
           failures.add(reason);
-          LOG.warn("{}", reason);
+          LOG.debug("{}", reason); // reported through the listener and the Report
           listener.frameFailed(f, reason);
         }
       }

@@ -17,11 +17,11 @@ import org.bytedeco.pytorch.Tensor;
  * @param depthMin the 2 % quantile of the valid depths (NaN without valid pixels)
  * @param depthMax the 98 % quantile of the valid depths
  */
-record DecodedItem(float[] rgb, float[] depth, float[] metric, float[] normals, boolean[] valid, int validCount,
+public record DecodedItem(float[] rgb, float[] depth, float[] metric, float[] normals, boolean[] valid, int validCount,
     int height, int width, String domain, String source, float depthMin, float depthMax) {
 
   /** The item as tensors (created in the caller's scope). */
-  TrainingItem toItem() {
+  public TrainingItem toItem() {
     int n = height * width;
     byte[] mask = new byte[n];
     for (int i = 0; i < n; i++) mask[i] = (byte) (valid[i] ? 1 : 0);

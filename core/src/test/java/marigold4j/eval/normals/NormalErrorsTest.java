@@ -56,6 +56,17 @@ class NormalErrorsTest {
   }
 
   @Test
+  void keepsNativeMemoryFlatAcrossImages() {
+    Map<String, NpyArray> z = Npz.read(Npz.units().resolve("normal_units.npz"));
+    NormalMap p = map(z.get("n1_pred"));
+    NormalMap g = map(z.get("n1_gt"));
+    NormalErrors.angularErrorDegrees(p, g); // warm-up: loads libtorch
+    long before = org.bytedeco.javacpp.Pointer.totalCount();
+    for (int i = 0; i < 200; i++) NormalErrors.angularErrorDegrees(p, g);
+    assertThat(org.bytedeco.javacpp.Pointer.totalCount()).as("live JavaCPP pointers").isLessThanOrEqualTo(before + 2);
+  }
+
+  @Test
   void pairwiseSumFollowsNumpyBlocking() {
     // 1000 values: numpy splits 1000 -> 496 + 504 -> ...; a naive left-to-right float sum differs in the last bits
     float[] a = new float[1000];

@@ -10,15 +10,16 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import marigold4j.checkpoint.CheckpointException;
 import marigold4j.image.ImageInput;
 import marigold4j.image.Resize.Interpolation;
+import marigold4j.models.geowizard.GeoWizardConditioning.Domain;
+import marigold4j.pipeline.GeoWizardOptions;
+import marigold4j.pipeline.GeoWizardPipeline;
 import marigold4j.pipeline.MarigoldOptions;
 import marigold4j.pipeline.MarigoldPipeline;
 import marigold4j.pipeline.Modality;
 import marigold4j.pipeline.NoiseType;
 import marigold4j.pipeline.Precision;
-import marigold4j.pipeline.Prediction;
 import marigold4j.random.NoiseSource;
 import marigold4j.schedulers.SchedulerConfig.TimestepSpacing;
 import marigold4j.torch.Engine;
@@ -35,9 +36,11 @@ import picocli.CommandLine.Spec;
  * spellings are accepted too, so existing scripts keep working.
  */
 @Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"Estimate depth or surface normals for images, writing the files Marigold's run.py writes:",
+    description = {"Estimate depth or surface normals for images, writing the files Marigold's run.py (or, for "
+        + "GeoWizard checkpoints, run_infer.py) writes:",
         "  depth:   depth_npy/<name>_pred.npy, depth_bw/<name>_pred.png (16-bit), depth_colored/<name>_pred_colored.png",
-        "  normals: normal_npy/<name>_pred.npy (3xHxW), normal_colored/<name>_pred_colored.png"})
+        "  normals: normal_npy/<name>_pred.npy (3xHxW), normal_colored/<name>_pred_colored.png",
+        "  GeoWizard: both, with depth_npy, depth_colored, normal_npy (HxWx3), normal_colored"})
 public final class PredictCommand implements Callable<Integer> {
   static final String DEFAULT_CHECKPOINT = "GonzaloMG/marigold-e2e-ft-depth";
 
@@ -47,15 +50,16 @@ public final class PredictCommand implements Callable<Integer> {
       description = "Images (.jpg, .jpeg, .png) or folders of images (processed in sorted order).")
   List<Path> inputs = new ArrayList<>();
 
-  @Option(names = {"--input-rgb-dir", "--input_rgb_dir"}, paramLabel = "DIR",
-      description = "A folder of input images (run.py's spelling; same as giving the folder as INPUT).")
+  @Option(names = {"--input-rgb-dir", "--input_rgb_dir", "--input_dir"}, paramLabel = "DIR",
+      description = "A folder of input images (run.py's / run_infer.py's spelling; same as giving the folder as "
+          + "INPUT).")
   Path inputDir;
 
   @Option(names = {"-o", "--output", "--output-dir", "--output_dir"}, required = true, paramLabel = "DIR",
       description = "Output folder (created if needed).")
   Path output;
 
-  @Option(names = "--checkpoint", paramLabel = "ID_OR_DIR",
+  @Option(names = {"--checkpoint", "--pretrained_model_path"}, paramLabel = "ID_OR_DIR",
       description = "Checkpoint folder in the diffusers layout, or Hugging Face id. Default: " + DEFAULT_CHECKPOINT)
   String checkpoint = DEFAULT_CHECKPOINT;
 
@@ -126,64 +130,99 @@ public final class PredictCommand implements Callable<Integer> {
       description = "CPU threads for the engine; 0 = all cores. Default: ${DEFAULT-VALUE}.")
   int threads;
 
+  @Option(names = "--domain", paramLabel = "indoor|outdoor|object", defaultValue = "indoor",
+      description = "GeoWizard checkpoints only: the scene domain the model is conditioned on. "
+          + "Default: ${DEFAULT-VALUE}.")
+  String domain;
+
+  /** Predicts one image and writes its files. */
+  @FunctionalInterface
+  private interface ImageJob {
+    void run(Path image, String name);
+  }
+
   @Override
   public Integer call() {
     PrintWriter err = spec.commandLine().getErr();
-    PrintWriter out = spec.commandLine().getOut();
     List<Path> all = new ArrayList<>(inputs);
     if (inputDir != null) all.add(inputDir);
     if (all.isEmpty()) throw new IllegalArgumentException("no input: give image files or folders (see --help)");
     List<Path> images = InputImages.expand(all, recursive);
-    Modality mod = modality != null ? Modality.parse(modality)
-        : checkpoint.toLowerCase(Locale.ROOT).contains("normal") ? Modality.NORMALS : Modality.DEPTH;
     // parse every option before the (slow) model load, so a typo fails at once
     TimestepSpacing spacing = TimestepSpacing.parse(timestepSpacing);
     NoiseType noiseType = NoiseType.parse(noise);
     Interpolation resample = Interpolation.fromMarigoldName(resampleMethod);
-    prepareOutput(mod);
+    Domain geoDomain = Domain.parse(domain);
+    Modality requested = modality == null ? null : Modality.parse(modality);
 
     Engine.setThreads(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
     Path dir = hub.resolve(checkpoint, variant, err);
     Precision precision = halfPrecision ? Precision.half(Engine.device(device)) : Precision.FP32;
     long s = seed != null ? seed : System.currentTimeMillis() / 1000;
+    if (GeoWizardPipeline.isGeoWizard(dir)) {
+      prepareOutput(List.of("depth_npy", "depth_colored", "normal_npy", "normal_colored"));
+      err.printf("Loading %s (GeoWizard: depth and normals, %s domain, %s on %s)%n", checkpoint,
+          geoDomain.name().toLowerCase(Locale.ROOT), precision.label(), device);
+      err.flush();
+      try (GeoWizardPipeline pipe = GeoWizardPipeline.load(dir, precision, device)) {
+        GeoWizardOptions o = pipe.defaults(geoDomain).withEnsembleSize(ensembleSize)
+            .withMatchInputRes(!outputProcessingRes).withBatchSize(batchSize).withColorMap(colorMap)
+            .withNoise(noiseType).withTimestepSpacing(spacing);
+        if (denoiseSteps != null) o = o.withDenoisingSteps(denoiseSteps);
+        if (processingRes != null) o = o.withProcessingRes(processingRes);
+        GeoWizardOptions options = o;
+        NoiseSource noiseSource = GeoWizardPipeline.seedLikeRunInfer(s);
+        return runAll(images, "Estimating depth and normals", "depth+normals", (image, name) ->
+            pipe.predict(ImageInput.read(image), options, noiseSource).save(output, name));
+      }
+    }
+    Modality mod = requested != null ? requested
+        : checkpoint.toLowerCase(Locale.ROOT).contains("normal") ? Modality.NORMALS : Modality.DEPTH;
+    prepareOutput(mod == Modality.DEPTH ? List.of("depth_npy", "depth_bw", "depth_colored")
+        : List.of("normal_npy", "normal_colored"));
     err.printf("Loading %s (%s, %s on %s)%n", checkpoint, mod.cliName(), precision.label(), device);
     err.flush();
-    int failed = 0;
     try (MarigoldPipeline pipe = MarigoldPipeline.load(dir, precision, device)) {
-      MarigoldOptions options = pipe.defaults(mod)
+      MarigoldOptions o = pipe.defaults(mod)
           .withEnsembleSize(ensembleSize).withMatchInputRes(!outputProcessingRes).withResampleMethod(resample)
           .withBatchSize(batchSize).withColorMap(colorMap).withNoise(noiseType).withTimestepSpacing(spacing);
-      if (denoiseSteps != null) options = options.withDenoisingSteps(denoiseSteps);
-      if (processingRes != null) options = options.withProcessingRes(processingRes);
+      if (denoiseSteps != null) o = o.withDenoisingSteps(denoiseSteps);
+      if (processingRes != null) o = o.withProcessingRes(processingRes);
+      MarigoldOptions options = o;
       NoiseSource noiseSource = MarigoldPipeline.seedLikeRunPy(s);
-      Set<String> seen = new HashSet<>();
-      try (Progress progress = Progress.start(mod == Modality.DEPTH ? "Estimating depth" : "Estimating normals",
-          images.size(), err)) {
-        for (Path image : images) {
-          String name = InputImages.baseName(image);
-          if (!seen.add(name)) err.printf("warning: %s: another input has the same name; its outputs are "
-              + "overwritten%n", image);
-          try (PointerScope scope = new PointerScope()) {
-            Prediction p = pipe.predict(ImageInput.readRgb(image), options, noiseSource);
-            p.save(output, name);
-          } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
-            failed++;
-            err.println("error: " + e.getMessage());
-          }
-          progress.step(image.getFileName().toString());
+      return runAll(images, mod == Modality.DEPTH ? "Estimating depth" : "Estimating normals", mod.cliName(),
+          (image, name) -> pipe.predict(ImageInput.readRgb(image), options, noiseSource).save(output, name));
+    }
+  }
+
+  /** The per-image loop: one scope per image, a bad image reported and skipped, a summary at the end. */
+  private int runAll(List<Path> images, String task, String what, ImageJob job) {
+    PrintWriter err = spec.commandLine().getErr();
+    int failed = 0;
+    Set<String> seen = new HashSet<>();
+    try (Progress progress = Progress.start(task, images.size(), err)) {
+      for (Path image : images) {
+        String name = InputImages.baseName(image);
+        if (!seen.add(name)) {
+          err.printf("warning: %s: another input has the same name; its outputs are overwritten%n", image);
         }
-        double secs = progress.elapsed().toMillis() / 1000.0;
-        out.printf(Locale.ROOT, "%s: %d of %d images in %.1f s (%.2f s/image)%s -> %s%n",
-            mod == Modality.DEPTH ? "depth" : "normals", images.size() - failed, images.size(), secs,
-            secs / images.size(), failed > 0 ? ", " + failed + " failed" : "", output);
+        try (PointerScope scope = new PointerScope()) {
+          job.run(image, name);
+        } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
+          failed++;
+          err.println("error: " + e.getMessage());
+        }
+        progress.step(image.getFileName().toString());
       }
+      double secs = progress.elapsed().toMillis() / 1000.0;
+      spec.commandLine().getOut().printf(Locale.ROOT, "%s: %d of %d images in %.1f s (%.2f s/image)%s -> %s%n",
+          what, images.size() - failed, images.size(), secs, secs / images.size(),
+          failed > 0 ? ", " + failed + " failed" : "", output);
     }
     return failed > 0 ? 1 : 0;
   }
 
-  private void prepareOutput(Modality mod) {
-    List<String> dirs = mod == Modality.DEPTH ? List.of("depth_npy", "depth_bw", "depth_colored")
-        : List.of("normal_npy", "normal_colored");
+  private void prepareOutput(List<String> dirs) {
     try {
       for (String d : dirs) Files.createDirectories(output.resolve(d));
     } catch (IOException e) {

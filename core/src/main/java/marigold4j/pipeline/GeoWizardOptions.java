@@ -19,10 +19,6 @@ import marigold4j.schedulers.SchedulerConfig.TimestepSpacing;
  * @param noise initial latent (shared by the depth and the normal half of the batch)
  * @param domain the scene domain the UNet is conditioned on
  * @param timestepSpacing DDIM timestep spacing (run_infer.py overrides the checkpoint's with trailing by default)
- * @param showProgressBar the original's {@code show_progress_bar} (run_infer.py always passes true). This library
- *     draws no bar; the flag reproduces the bar's side effect on torch's global generator, so that seeded runs draw
- *     the original's noise: the original wraps its DataLoader in {@code tqdm.auto.tqdm}, whose asyncio base class
- *     opens an iterator of its own, so the DataLoader seeds two iterators (two int64 draws) instead of one
  */
 public record GeoWizardOptions(
     int denoisingSteps,
@@ -33,8 +29,7 @@ public record GeoWizardOptions(
     String colorMap,
     NoiseType noise,
     Domain domain,
-    TimestepSpacing timestepSpacing,
-    boolean showProgressBar) {
+    TimestepSpacing timestepSpacing) {
 
   public GeoWizardOptions {
     if (denoisingSteps < 1) throw new IllegalArgumentException("denoising steps must be >= 1, got " + denoisingSteps);
@@ -50,60 +45,55 @@ public record GeoWizardOptions(
 
   /**
    * run_infer.py's defaults: 1 step, ensemble 1, processing_res 768, match the input size, zeros noise, trailing
-   * spacing, Spectral, the progress bar on, for the given domain (run_infer.py requires {@code --domain}).
+   * spacing, Spectral, for the given domain (run_infer.py requires {@code --domain}).
    */
   public static GeoWizardOptions defaults(Domain domain) {
-    return new GeoWizardOptions(1, 1, 768, true, 0, "Spectral", NoiseType.ZEROS, domain, TimestepSpacing.TRAILING,
-        true);
+    return new GeoWizardOptions(1, 1, 768, true, 0, "Spectral", NoiseType.ZEROS, domain, TimestepSpacing.TRAILING);
   }
 
   public GeoWizardOptions withDenoisingSteps(int v) {
     return new GeoWizardOptions(v, ensembleSize, processingRes, matchInputRes, batchSize, colorMap, noise, domain,
-        timestepSpacing, showProgressBar);
+        timestepSpacing);
   }
 
   public GeoWizardOptions withEnsembleSize(int v) {
     return new GeoWizardOptions(denoisingSteps, v, processingRes, matchInputRes, batchSize, colorMap, noise, domain,
-        timestepSpacing, showProgressBar);
+        timestepSpacing);
   }
 
   public GeoWizardOptions withProcessingRes(int v) {
     return new GeoWizardOptions(denoisingSteps, ensembleSize, v, matchInputRes, batchSize, colorMap, noise, domain,
-        timestepSpacing, showProgressBar);
+        timestepSpacing);
   }
 
   public GeoWizardOptions withMatchInputRes(boolean v) {
     return new GeoWizardOptions(denoisingSteps, ensembleSize, processingRes, v, batchSize, colorMap, noise, domain,
-        timestepSpacing, showProgressBar);
+        timestepSpacing);
   }
 
   public GeoWizardOptions withBatchSize(int v) {
     return new GeoWizardOptions(denoisingSteps, ensembleSize, processingRes, matchInputRes, v, colorMap, noise, domain,
-        timestepSpacing, showProgressBar);
+        timestepSpacing);
   }
 
   public GeoWizardOptions withColorMap(String v) {
     return new GeoWizardOptions(denoisingSteps, ensembleSize, processingRes, matchInputRes, batchSize, v, noise, domain,
-        timestepSpacing, showProgressBar);
+        timestepSpacing);
   }
 
   public GeoWizardOptions withNoise(NoiseType v) {
     return new GeoWizardOptions(denoisingSteps, ensembleSize, processingRes, matchInputRes, batchSize, colorMap, v,
-        domain, timestepSpacing, showProgressBar);
+        domain, timestepSpacing);
   }
 
   public GeoWizardOptions withDomain(Domain v) {
     return new GeoWizardOptions(denoisingSteps, ensembleSize, processingRes, matchInputRes, batchSize, colorMap, noise,
-        v, timestepSpacing, showProgressBar);
+        v, timestepSpacing);
   }
 
   public GeoWizardOptions withTimestepSpacing(TimestepSpacing v) {
     return new GeoWizardOptions(denoisingSteps, ensembleSize, processingRes, matchInputRes, batchSize, colorMap, noise,
-        domain, v, showProgressBar);
+        domain, v);
   }
 
-  public GeoWizardOptions withShowProgressBar(boolean v) {
-    return new GeoWizardOptions(denoisingSteps, ensembleSize, processingRes, matchInputRes, batchSize, colorMap, noise,
-        domain, timestepSpacing, v);
-  }
 }

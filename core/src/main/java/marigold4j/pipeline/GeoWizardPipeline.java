@@ -103,6 +103,17 @@ public final class GeoWizardPipeline implements AutoCloseable {
   }
 
   /** Loads a checkpoint folder in fp32 on the CPU. */
+  /**
+   * Seeds the engine's generator and numpy's legacy generator (GeoWizard's pyramid noise draws from numpy) as
+   * run_infer.py's {@code seed_all} does, and returns the noise source for all images of the run: its progress bar
+   * ({@code tqdm.auto}) opens a second DataLoader iterator per call, so two base-seed draws per image.
+   */
+  public static NoiseSource seedLikeRunInfer(long seed) {
+    Engine.init();
+    torch.manual_seed(seed);
+    return NoiseSource.torch(new marigold4j.random.NumpyRandom(seed), 2);
+  }
+
   public static GeoWizardPipeline load(Path checkpoint) {
     return load(checkpoint, Precision.FP32, "cpu");
   }
@@ -179,12 +190,7 @@ public final class GeoWizardPipeline implements AutoCloseable {
       // np.array(convert("RGB")) / 255.0 * 2.0 - 1.0 in float64, then cast to the pipeline's dtype
       Tensor rgbNorm = resized.toRgbHwc().permute(2, 0, 1).to(torch.ScalarType.Double)   // (3, h, w)
           .div(F.s(255.0)).mul(F.s(2.0)).sub(F.s(1.0)).to(device, precision.dtype());
-      // The original iterates a torch DataLoader, whose iterator draws one int64 seed from the global generator
-      // before the first batch; with its progress bar a second iterator is opened (see GeoWizardOptions). Reproduce
-      // the draws so seeded runs draw the same noise.
-      for (int i = 0; i < (options.showProgressBar() ? 2 : 1); i++) {
-        torch.empty(new long[] {}, new TensorOptions(torch.ScalarType.Long), new MemoryFormatOptional()).random_();
-      }
+      if (noise != null) noise.dataLoaderIterator();        // the original batches through a DataLoader
       Tensor rgbIn = rgbNorm.unsqueeze(0);                                                 // (1, 3, h, w)
       // The original embeds the image once per call (from the first batch) and re-encodes every member; the RGB
       // latent is a function of the same input, so it is encoded once here.

@@ -60,8 +60,7 @@ class GeoWizardPipelineTest {
         k.path("color_map").isNull() ? null : k.path("color_map").asText("Spectral"),
         NoiseType.parse(k.path("noise").asText()),
         Domain.parse(k.path("domain").asText()),
-        TimestepSpacing.parse(json.path("scheduler_timestep_spacing").asText()),
-        k.path("show_progress_bar").asBoolean(true));
+        TimestepSpacing.parse(json.path("scheduler_timestep_spacing").asText()));
   }
 
   static List<JsonNode> index() {
@@ -232,9 +231,7 @@ class GeoWizardPipelineTest {
         .withEnsembleSize(Integer.parseInt(arg(args, "--ensemble_size", "1")))
         .withDenoisingSteps(Integer.parseInt(arg(args, "--denoise_steps", "1")))
         .withNoise(NoiseType.parse(arg(args, "--noise", "zeros")));
-    long seed = Long.parseLong(arg(args, "--seed", null));
-    torch.manual_seed(seed);
-    NoiseSource noise = NoiseSource.torch(new NumpyRandom(seed));
+    NoiseSource noise = GeoWizardPipeline.seedLikeRunInfer(Long.parseLong(arg(args, "--seed", null)));
     double depthAtol = 0;
     double normalAtol = 0;
     for (String c : cases().toList()) {

@@ -122,12 +122,21 @@ public final class DepthEvaluator {
   }
 
   /**
-   * Aligns, clips and scores one sample (the body of the original's loop).
+   * The prediction the metrics see: aligned as {@code options} says, clipped to the dataset's depth range and to
+   * {@code >= 1e-6}.
+   *
+   * @param depth float32 {@code [H, W]} metric depth
+   * @param fit the alignment's scale and shift, {@code null} without alignment
+   */
+  public record Aligned(float[] depth, LeastSquaresAlignment.Fit fit) {}
+
+  /**
+   * Aligns and clips one prediction (the first half of the original's loop body).
    *
    * @param prediction float32 {@code [H, W]} (the GT's shape)
    */
-  public static SampleResult evaluateSample(EvalDataset.GroundTruth gt, float[] prediction, String predName,
-      DatasetConfig cfg, Options options) {
+  public static Aligned finalPrediction(EvalDataset.GroundTruth gt, float[] prediction, DatasetConfig cfg,
+      Options options) {
     float[] depth;
     LeastSquaresAlignment.Fit fit = null;
     switch (options.alignment()) {
@@ -159,14 +168,26 @@ public final class DepthEvaluator {
       if (!Float.isNaN(v)) v = Math.min(Math.max(v, lo), hi);
       depth[i] = clipBelow(v, 1e-6f);
     }
+    return new Aligned(depth, fit);
+  }
+
+  /**
+   * Aligns, clips and scores one sample (the body of the original's loop). Opens its own {@link PointerScope}
+   * and runs without autograd: nothing native outlives the call.
+   *
+   * @param prediction float32 {@code [H, W]} (the GT's shape)
+   */
+  public static SampleResult evaluateSample(EvalDataset.GroundTruth gt, float[] prediction, String predName,
+      DatasetConfig cfg, Options options) {
+    Aligned aligned = finalPrediction(gt, prediction, cfg, options);
     double[] metrics;
     try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-      Tensor p = Tensors.fromFloats(depth, gt.height(), gt.width());
+      Tensor p = Tensors.fromFloats(aligned.depth(), gt.height(), gt.width());
       Tensor g = Tensors.fromFloats(gt.depth(), gt.height(), gt.width());
       Tensor m = boolTensor(gt.valid(), gt.height(), gt.width());
       metrics = DepthMetrics.all(p, g, m);
     }
-    return new SampleResult(predName, metrics, fit, gt.validCount());
+    return new SampleResult(predName, metrics, aligned.fit(), gt.validCount());
   }
 
   private static float clipBelow(float v, float lo) {

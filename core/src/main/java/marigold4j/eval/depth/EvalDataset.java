@@ -174,14 +174,8 @@ public final class EvalDataset implements AutoCloseable {
     String crop = config.validMaskCrop();
     if (crop != null) {
       boolean[] eval = new boolean[ch * cw];
-      // python int() of the double product truncates, as the cast does (all values are non-negative)
-      if (crop.equals("garg")) {
-        fill(eval, cw, pySlice((int) (0.40810811 * ch), (int) (0.99189189 * ch), ch),
-            pySlice((int) (0.03594771 * cw), (int) (0.96405229 * cw), cw));
-      } else {
-        fill(eval, cw, pySlice((int) (0.3324324 * ch), (int) (0.91351351 * ch), ch),
-            pySlice((int) (0.0359477 * cw), (int) (0.96405229 * cw), cw));
-      }
+      int[][] window = kittiEvalWindow(crop, ch, cw);
+      fill(eval, cw, window[0], window[1]);
       and(valid, eval);
     }
     return new GroundTruth(rgb, ch, cw, depth, valid);
@@ -227,6 +221,19 @@ public final class EvalDataset implements AutoCloseable {
   static int[] kittiCropRange(int size, boolean rows) {
     int start = rows ? size - KB_CROP_HEIGHT : (int) ((size - KB_CROP_WIDTH) / 2.0);
     return pySlice(start, start + (rows ? KB_CROP_HEIGHT : KB_CROP_WIDTH), size);
+  }
+
+  /**
+   * Rows and columns {@code [start, stop)} of KITTI's {@code garg} or {@code eigen} evaluation window on an
+   * {@code h x w} (cropped) depth map; Python's {@code int()} of the double product truncates, as the cast does.
+   */
+  static int[][] kittiEvalWindow(String crop, int h, int w) {
+    if (crop.equals("garg")) {
+      return new int[][] {pySlice((int) (0.40810811 * h), (int) (0.99189189 * h), h),
+          pySlice((int) (0.03594771 * w), (int) (0.96405229 * w), w)};
+    }
+    return new int[][] {pySlice((int) (0.3324324 * h), (int) (0.91351351 * h), h),
+        pySlice((int) (0.0359477 * w), (int) (0.96405229 * w), w)};
   }
 
   /** Python's {@code [start:stop]} on a length-{@code n} axis: negative indices count from the end, then clamp. */

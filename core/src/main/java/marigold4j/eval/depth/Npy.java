@@ -172,14 +172,16 @@ final class Npy {
     return out;
   }
 
-  /** Writes a float32 C-order array exactly as {@code np.save} does (format 1.0, header padded to 64 bytes). */
+  /** Writes a float32 C-order array byte for byte as {@code np.save} does (format 1.0, 64-byte aligned header). */
   static void writeFloat32(OutputStream out, float[] data, long... shape) throws IOException {
     StringBuilder dims = new StringBuilder();
     for (int i = 0; i < shape.length; i++) dims.append(shape[i]).append(i == 0 && shape.length == 1 ? "," : "")
         .append(i < shape.length - 1 ? ", " : "");
     String dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
+    // numpy leaves room for the first axis to grow to 21 digits, then aligns the data to 64 bytes
+    if (shape.length > 0) dict += " ".repeat(Math.max(0, 21 - Long.toString(shape[0]).length()));
     int total = 10 + dict.length() + 1;
-    int pad = (64 - total % 64) % 64;
+    int pad = 64 - total % 64; // numpy pads a full 64 when already aligned
     String header = dict + " ".repeat(pad) + "\n";
     ByteArrayOutputStream head = new ByteArrayOutputStream();
     head.write(MAGIC);

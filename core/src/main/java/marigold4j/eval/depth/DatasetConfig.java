@@ -2,7 +2,7 @@ package marigold4j.eval.depth;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -42,7 +42,7 @@ public record DatasetConfig(
     String source) {
 
   private static final Logger LOG = LoggerFactory.getLogger(DatasetConfig.class);
-  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+  private static final ObjectMapper YAML = new YAMLMapper();
   private static final Set<String> KNOWN = Set.of("name", "disp_name", "dir", "filenames", "eigen_valid_mask",
       "kitti_bm_crop", "valid_mask_crop", "min_depth", "max_depth");
 
@@ -112,7 +112,7 @@ public record DatasetConfig(
 
   private static double number(JsonNode n) {
     if (n.isNumber()) return n.asDouble();
-    // YAML spells infinity .inf; depending on the parser it arrives as text
+    // a quoted value such as "inf" arrives as text (Jackson cannot read YAML's bare .inf)
     String t = n.asText().trim().toLowerCase(java.util.Locale.ROOT).replace(".inf", "inf");
     try {
       return t.endsWith("inf") ? (t.startsWith("-") ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY)

@@ -177,6 +177,7 @@ public final class DepthEvaluator {
    *
    * @param prediction float32 {@code [H, W]} (the GT's shape)
    */
+  @SuppressWarnings("try") // the scope and the guard act by existing
   public static SampleResult evaluateSample(EvalDataset.GroundTruth gt, float[] prediction, String predName,
       DatasetConfig cfg, Options options) {
     Aligned aligned = finalPrediction(gt, prediction, cfg, options);

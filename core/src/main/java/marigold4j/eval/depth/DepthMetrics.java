@@ -14,18 +14,39 @@ import org.bytedeco.pytorch.global.torch;
  * <p>Inputs: prediction and ground truth as float32 {@code [H, W]} tensors and an optional bool {@code [H, W]}
  * validity mask. With a mask, invalid pixels contribute 0 to the sums (whatever NaN/inf they hold) and {@code n} is
  * the number of valid pixels; without, {@code n = H * W}. An empty mask gives NaN, as in the original.
+ *
+ * <p>torch splits large float32 sums across its intra-op threads, so the last bit of a metric depends on the thread
+ * count. {@link #all} therefore computes with {@link #REFERENCE_THREADS} threads, the setting the reference values
+ * were produced with, and restores the caller's count afterwards (do not run other torch work concurrently).
  */
 public final class DepthMetrics {
   /** Metric names in the original's order (the CSV and table columns). */
   public static final List<String> NAMES = List.of("abs_relative_difference", "squared_relative_difference",
       "rmse_linear", "rmse_log", "log10", "delta1_acc", "delta2_acc", "delta3_acc", "i_rmse", "silog_rmse");
 
+  /** Intra-op threads of the original runs the golden values come from (CPU, 2 threads). */
+  public static final int REFERENCE_THREADS = 2;
+
   private static final long[] HW = {-1, -2};
 
   private DepthMetrics() {}
 
-  /** All ten metrics, in {@link #NAMES} order, each the float32 result widened to double. */
+  /**
+   * All ten metrics, in {@link #NAMES} order, each the float32 result widened to double, computed with
+   * {@link #REFERENCE_THREADS} intra-op threads.
+   */
   public static double[] all(Tensor pred, Tensor gt, Tensor mask) {
+    Engine.init();
+    int callerThreads = torch.get_num_threads();
+    torch.set_num_threads(REFERENCE_THREADS);
+    try {
+      return allWithCurrentThreads(pred, gt, mask);
+    } finally {
+      torch.set_num_threads(callerThreads);
+    }
+  }
+
+  private static double[] allWithCurrentThreads(Tensor pred, Tensor gt, Tensor mask) {
     return new double[] {
         absRelativeDifference(pred, gt, mask), squaredRelativeDifference(pred, gt, mask), rmseLinear(pred, gt, mask),
         rmseLog(pred, gt, mask), log10(pred, gt, mask), delta1Acc(pred, gt, mask), delta2Acc(pred, gt, mask),

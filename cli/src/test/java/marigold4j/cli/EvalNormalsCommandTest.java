@@ -12,26 +12,17 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/**
- * {@code eval normals} on the DSINE fixture. Until the lead registers the command under {@code eval}, the test adds
- * it to the root command as {@code eval-normals} (Main itself is unchanged).
- */
+/** {@code eval normals} on the DSINE fixture. */
 class EvalNormalsCommandTest {
   private static final Path CASE = Golden.fixtures().resolve("eval/normals/dsine_all");
   private static final Path EXPECTED = CASE.resolve("expected/experiments/normals/dsine/Marigold/Marigold-E2E-FT");
 
   private static CliRun run(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    CommandLine cl = Main.commandLine();
-    cl.addSubcommand("eval-normals", new EvalNormalsCommand());
-    cl.setOut(new PrintWriter(out, true));
-    cl.setErr(new PrintWriter(err, true));
-    String[] full = new String[args.length + 1];
-    full[0] = "eval-normals";
-    System.arraycopy(args, 0, full, 1, args.length);
-    int code = cl.execute(full);
-    return new CliRun(code, out.toString(), err.toString());
+    String[] full = new String[args.length + 2];
+    full[0] = "eval";
+    full[1] = "normals";
+    System.arraycopy(args, 0, full, 2, args.length);
+    return CliRun.of(full);
   }
 
   @Test

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import marigold4j.pipeline.MarigoldPredictors;
 import marigold4j.eval.depth.Alignment;
 import marigold4j.eval.depth.DatasetConfig;
 import marigold4j.eval.depth.DatasetPreset;
@@ -80,12 +81,12 @@ public final class EvalDepthCommand implements Callable<Integer> {
 
   private final DepthPredictor.Factory predictors;
 
-  /** The command as registered in {@link Main}. */
+  /** The command as registered in {@link Main}: {@code --checkpoint} runs the Marigold pipeline. */
   public EvalDepthCommand() {
-    this(DepthPredictor.Factory.UNAVAILABLE);
+    this(null);
   }
 
-  /** With the inference pipeline {@code --checkpoint} uses. */
+  /** With another inference pipeline for {@code --checkpoint} (tests). */
   public EvalDepthCommand(DepthPredictor.Factory predictors) {
     this.predictors = predictors;
   }
@@ -111,7 +112,9 @@ public final class EvalDepthCommand implements Callable<Integer> {
     List<Job> jobs = jobs();
     Path cwd = Path.of("").toAbsolutePath();
 
-    DepthPredictor predictor = checkpoint == null ? null : predictors.open(checkpoint);
+    DepthPredictor.Factory factory = predictors != null ? predictors
+        : ckpt -> MarigoldPredictors.depth(ckpt, InferenceSettings.defaults().withSeed(seed));
+    DepthPredictor predictor = checkpoint == null ? null : factory.open(checkpoint);
     List<DepthEvaluator.Result> results = new ArrayList<>();
     try {
       for (Job job : jobs) {

@@ -96,14 +96,40 @@ class EvalDepthCommandTest {
     assertThat(r.err()).contains("nyuv2").contains("nyu_labeled_extracted.tar not found");
   }
 
+  /**
+   * {@code --checkpoint} runs the Marigold pipeline (here the tiny fixture checkpoint) into
+   * {@code <output>/<dataset>/prediction}, writes {@code arguments.txt}, then evaluates; evaluating the saved
+   * predictions again must give the same metrics file, byte for byte.
+   */
   @Test
-  void checkpointInferenceReportsThatNoPipelineIsWiredYet() {
+  void checkpointInferenceWritesPredictionsThenEvaluatesThem() throws IOException {
     Path c = fixture("scannet_mini");
+    Path ckpt = Golden.fixtures().resolve("checkpoints/tiny-marigold-depth");
+    Path out = tmp.resolve("run");
     CliRun r = CliRun.of("eval", "depth", "--dataset-config", c.resolve("config.yaml").toString(), "--data-dir",
-        c.resolve("data").toString(), "--checkpoint", "GonzaloMG/marigold-e2e-ft-depth", "--output",
-        tmp.toString());
-    assertThat(r.exitCode()).isEqualTo(2);
-    assertThat(r.err()).contains("inference pipeline not available").doesNotContain("Exception");
+        c.resolve("data").toString(), "--checkpoint", ckpt.toString(), "--output", out.toString());
+    assertThat(r.exitCode()).as(r.err()).isZero();
+    Path metrics;
+    try (var files = Files.walk(out)) {
+      List<Path> all = files.filter(Files::isRegularFile).toList();
+      assertThat(all).anyMatch(p -> p.getFileName().toString().equals("arguments.txt"));
+      assertThat(all.stream().filter(p -> p.toString().endsWith(".npy")).count())
+          .isEqualTo(Files.readAllLines(c.resolve("filename_list.txt")).stream().filter(l -> !l.isBlank()).count());
+      metrics = all.stream().filter(p -> p.getFileName().toString().startsWith("eval_metrics-")).findFirst()
+          .orElseThrow();
+    }
+    Path predictions;
+    try (var dirs = Files.walk(out)) {
+      predictions = dirs.filter(p -> p.getFileName().toString().equals("prediction")).findFirst().orElseThrow();
+    }
+    Path again = tmp.resolve("again");
+    CliRun e = CliRun.of("eval", "depth", "--dataset-config", c.resolve("config.yaml").toString(), "--data-dir",
+        c.resolve("data").toString(), "--predictions", predictions.toString(), "--output", again.toString());
+    assertThat(e.exitCode()).as(e.err()).isZero();
+    String text = Files.readString(metrics);
+    assertThat(text).contains("abs_relative_difference").doesNotContain("nan");
+    assertThat(Files.readString(again.resolve(metrics.getFileName())).lines().skip(1).toList())
+        .as("metrics of the saved predictions").isEqualTo(text.lines().skip(1).toList());
   }
 
   @Test

@@ -54,13 +54,15 @@ class EvalNormalsCommandTest {
     assertThat(Files.readString(out.resolve("log/params.txt"))).contains("ckpt_path: None\n", "eval_data: oasis,vkitti\n");
   }
 
+  /** {@code --checkpoint} runs the Marigold normals pipeline (the tiny fixture checkpoint) and evaluates it. */
   @Test
-  void checkpointInferenceSaysThePipelineIsNotAvailable(@TempDir Path out) {
-    CliRun r = run("--checkpoint", "GonzaloMG/marigold-e2e-ft-normals",
-        "--data-dir", CASE.resolve("data/dsine_eval").toString(), "--output", out.toString());
-    assertThat(r.exitCode()).isEqualTo(2);
-    assertThat(r.err()).startsWith("error: inference pipeline not available").doesNotContain("Exception")
-        .doesNotContain("\tat ");
+  void checkpointInferenceRunsThePipelineAndWritesMetrics(@TempDir Path out) throws IOException {
+    CliRun r = run("--checkpoint", Golden.fixtures().resolve("checkpoints/tiny-marigold-normals").toString(),
+        "--datasets", "ibims", "--data-dir", CASE.resolve("data/dsine_eval").toString(), "--output", out.toString());
+    assertThat(r.exitCode()).as(r.err()).isZero();
+    String metrics = Files.readString(out.resolve("test/ibims/metrics.txt"));
+    assertThat(metrics).isNotBlank().doesNotContain("nan");
+    assertThat(Files.readString(out.resolve("log/params.txt"))).contains("tiny-marigold-normals");
   }
 
   @Test

@@ -63,19 +63,22 @@ public final class InspectCommand implements Callable<Integer> {
     out.printf("%s%s — %s%n", report.checkpoint(),
         report.pipeline() == null ? "" : " (" + report.pipeline() + ")",
         expectedParams ? "parameters expected from the configs" : "weights as stored");
-    out.printf("%-16s %-32s %15s %-9s %10s%n", "component", "class", "parameters", "dtype", "size");
+    int w = Math.max(9, report.components().keySet().stream().mapToInt(String::length).max().orElse(0));
+    String row = "%-" + w + "s  %-30s %15s  %-9s %10s%n";
+    String numRow = "%-" + w + "s  %-30s %,15d  %-9s %10s%n";
+    out.printf(row, "component", "class", "parameters", "dtype", "size");
     long total = 0;
     for (Map.Entry<String, ComponentInfo> e : report.components().entrySet()) {
       ComponentInfo c = e.getValue();
       if (c.numParameters() == null) {
-        out.printf("%-16s %-32s %15s %-9s %10s%n", e.getKey(), c.className(), "-", "-", "-");
+        out.printf(row, e.getKey(), c.className(), "-", "-", "-");
         continue;
       }
       total += c.numParameters();
-      out.printf(Locale.ROOT, "%-16s %-32s %,15d %-9s %10s%n", e.getKey(), c.className(), c.numParameters(),
-          c.dtype(), humanBytes(c.sizeBytes()));
+      out.printf(Locale.ROOT, numRow, e.getKey(), c.className(), c.numParameters(), c.dtype(),
+          humanBytes(c.sizeBytes()));
     }
-    out.printf(Locale.ROOT, "%-16s %-32s %,15d%n", "total", "", total);
+    out.printf(Locale.ROOT, "%-" + w + "s  %-30s %,15d%n", "total", "", total);
     if (expectedParams) {
       for (Map.Entry<String, ComponentInfo> e : report.components().entrySet()) {
         if (e.getValue().parameters() == null) continue;

@@ -27,6 +27,7 @@ class InspectCommandTest {
   @CsvSource({
       "marigold-depth-v1-0_unet, unet, UNet2DConditionModel",
       "stable-diffusion-2_unet, unet, UNet2DConditionModel",
+      "geowizard_unet, unet, UNet2DConditionModel",
       "marigold-depth-v1-0_vae, vae, AutoencoderKL",
       "marigold-depth-v1-0_text_encoder, text_encoder, CLIPTextModel",
       "geowizard_image_encoder, image_encoder, CLIPVisionModelWithProjection"})

@@ -25,4 +25,39 @@ public final class NumpyRandom implements UniformSource {
   public double random() {
     return mt.nextDouble53();
   }
+
+  /** The generator's next raw 32-bit output, as an unsigned value. */
+  public long nextUint32() {
+    return mt.nextInt32();
+  }
+
+  /**
+   * numpy's legacy {@code random_interval(max)}: a uniform integer in [0, max], drawn by masking 32-bit outputs to
+   * the smallest covering power of two and rejecting values above {@code max}.
+   */
+  public long randomInterval(long max) {
+    if (max < 0 || max > 0xffffffffL) throw new IllegalArgumentException("max out of range: " + max);
+    if (max == 0) return 0;
+    long mask = max;
+    mask |= mask >>> 1;
+    mask |= mask >>> 2;
+    mask |= mask >>> 4;
+    mask |= mask >>> 8;
+    mask |= mask >>> 16;
+    long value;
+    do {
+      value = nextUint32() & mask;
+    } while (value > max);
+    return value;
+  }
+
+  /** {@code np.random.shuffle(list)} (legacy {@code RandomState}): Fisher-Yates from the end. */
+  public <T> void shuffle(java.util.List<T> list) {
+    for (int i = list.size() - 1; i >= 1; i--) {
+      int j = (int) randomInterval(i);
+      T tmp = list.get(i);
+      list.set(i, list.get(j));
+      list.set(j, tmp);
+    }
+  }
 }

@@ -15,6 +15,19 @@ public interface BatchSource extends AutoCloseable {
   /** Continues as if {@code position} micro-batches had been taken from a fresh source. */
   void seek(long position);
 
+  /**
+   * Extra state a checkpoint must hold to resume this source (e.g. the data loader's epoch and batch), or null when
+   * {@link #position()} says it all.
+   */
+  default String checkpointState() {
+    return null;
+  }
+
+  /** Resumes from a checkpoint: {@code state} is what {@link #checkpointState()} returned then (may be null). */
+  default void restore(long position, String state) {
+    seek(position);
+  }
+
   @Override
   default void close() {}
 }

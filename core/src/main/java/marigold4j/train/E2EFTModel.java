@@ -99,6 +99,10 @@ public final class E2EFTModel implements AutoCloseable {
       ObjectNode config = readObject(configFile);
       Map<String, Tensor> weights = WeightFiles.load(unetDir, null);
       int inChannels = config.path("in_channels").asInt(4);
+      if (noiseType == null && inChannels != 4) {
+        throw new IllegalArgumentException(configFile + ": the UNet takes " + inChannels + " input channels, the RGB "
+            + "latent alone has 4: give a noise type (the E2E-FT scripts use zeros)");
+      }
       if (noiseType != null && inChannels != 8) {
         replaceConvIn(weights, 2, configFile);
         config.put("in_channels", 8);

@@ -136,7 +136,8 @@ public final class E2EFTTrainer implements AutoCloseable {
       log.append(r);
       if (listener != null) listener.onStep(r);
       if (globalStep % options.checkpointingSteps() == 0) {
-        TrainingCheckpoints.save(outputDir, this, data.position(), options.checkpointsTotalLimit());
+        TrainingCheckpoints.save(outputDir, this, data.position(), data.checkpointState(),
+            options.checkpointsTotalLimit());
       }
     }
   }
@@ -148,7 +149,7 @@ public final class E2EFTTrainer implements AutoCloseable {
   public void restore(TrainingCheckpoints.State state, Path checkpointDir, BatchSource data) {
     TrainingCheckpoints.loadInto(checkpointDir, this);
     globalStep = state.globalStep();
-    if (data != null) data.seek(state.dataPosition());
+    if (data != null) data.restore(state.dataPosition(), state.dataState());
     LOG.info("resumed from {} at step {} (data position {})", checkpointDir, globalStep, state.dataPosition());
   }
 

@@ -50,12 +50,15 @@ public final class TrainingCheckpoints {
    * @param globalStep optimizer steps done (also the LR scheduler's step count)
    * @param dataPosition micro-batches taken from the data source
    * @param seed the run's seed; with {@code dataPosition} it determines every later random draw
+   * @param lrSchedulerStep the LR schedule's step (equal to {@code globalStep})
+   * @param dataState the data source's own resume state ({@link BatchSource#checkpointState()}), or null
    */
   public record State(@JsonProperty("global_step") long globalStep, @JsonProperty("data_position") long dataPosition,
-      @JsonProperty("seed") long seed, @JsonProperty("lr_scheduler_step") long lrSchedulerStep) {}
+      @JsonProperty("seed") long seed, @JsonProperty("lr_scheduler_step") long lrSchedulerStep,
+      @JsonProperty("data_state") String dataState) {}
 
   /** Writes {@code checkpoint-<step>} for the trainer's current state, after pruning to {@code totalLimit - 1}. */
-  public static Path save(Path outputDir, E2EFTTrainer trainer, long dataPosition, int totalLimit) {
+  public static Path save(Path outputDir, E2EFTTrainer trainer, long dataPosition, String dataState, int totalLimit) {
     long step = trainer.globalStep();
     try {
       Files.createDirectories(outputDir);
@@ -66,7 +69,7 @@ public final class TrainingCheckpoints {
       JSON.writeValue(unetDir.resolve("config.json").toFile(), trainer.model().unetConfigJson());
       SafeTensors.save(unetDir.resolve(UNet2DConditionModel.WEIGHTS_FILE), unetStateDict(trainer.model()), null);
       Optim.save(trainer.optimizer(), tmp.resolve(OPTIMIZER_FILE));
-      State state = new State(step, dataPosition, trainer.options().seed(), step);
+      State state = new State(step, dataPosition, trainer.options().seed(), step, dataState);
       JSON.writeValue(tmp.resolve(STATE_FILE).toFile(), state);
       if (Files.exists(target)) deleteTree(target);
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);

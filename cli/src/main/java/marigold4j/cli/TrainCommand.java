@@ -1,0 +1,266 @@
+package marigold4j.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import marigold4j.pipeline.Modality;
+import marigold4j.pipeline.NoiseType;
+import marigold4j.pipeline.Precision;
+import marigold4j.torch.Engine;
+import marigold4j.train.E2EFTModel;
+import marigold4j.train.E2EFTTrainer;
+import marigold4j.train.LoaderBatches;
+import marigold4j.train.MetricsLog;
+import marigold4j.train.PipelineExport;
+import marigold4j.train.TrainOptions;
+import marigold4j.train.TrainingCheckpoints;
+import marigold4j.train.data.TrainingDataLoader;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code marigold4j train}: E2E-FT fine-tuning ({@code training/train.py} of the original). */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"End-to-end fine-tune a diffusion depth / normals estimator (or Stable Diffusion 2) with a task "
+        + "loss: one step at t = 999, decoded through the frozen VAE (E2E-FT's training/train.py).",
+        "For long runs set MALLOC_ARENA_MAX=2 in the environment: it keeps the resident memory flat."})
+public final class TrainCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Option(names = "--base", required = true, paramLabel = "DIR",
+      description = "Base checkpoint folder in the diffusers layout (e.g. a Marigold or Stable Diffusion 2 download).")
+  Path base;
+
+  @Option(names = "--modality", required = true, paramLabel = "depth|normals",
+      description = "What to train: depth (scale-and-shift-invariant L1 loss) or normals (angular loss).")
+  String modality;
+
+  @Option(names = "--output", required = true, paramLabel = "DIR",
+      description = "Output folder: checkpoints, logs/metrics.jsonl and, at the end, the fine-tuned pipeline.")
+  Path output;
+
+  @Option(names = "--hypersim-dir", paramLabel = "DIR", defaultValue = "data/hypersim/processed",
+      description = "Processed Hypersim folder (default: ${DEFAULT-VALUE}; skipped when absent and not given).")
+  Path hypersimDir;
+
+  @Option(names = "--vkitti-dir", paramLabel = "DIR", defaultValue = "data/virtual_kitti_2",
+      description = "Virtual KITTI 2 folder (default: ${DEFAULT-VALUE}; skipped when absent and not given).")
+  Path vkittiDir;
+
+  @Option(names = "--max-train-steps", defaultValue = "20000", paramLabel = "N",
+      description = "Optimizer steps in total (default: ${DEFAULT-VALUE}).")
+  long maxTrainSteps;
+
+  @Option(names = "--train-batch-size", defaultValue = "2", paramLabel = "N",
+      description = "Samples per micro-batch (default: ${DEFAULT-VALUE}).")
+  int trainBatchSize;
+
+  @Option(names = "--gradient-accumulation-steps", defaultValue = "16", paramLabel = "N",
+      description = "Micro-batches per optimizer step (default: ${DEFAULT-VALUE}).")
+  int gradientAccumulationSteps;
+
+  @Option(names = "--learning-rate", defaultValue = "3e-5", paramLabel = "LR",
+      description = "AdamW base learning rate (default: ${DEFAULT-VALUE}).")
+  double learningRate;
+
+  @Option(names = "--lr-exp-warmup-steps", defaultValue = "100", paramLabel = "N",
+      description = "Linear learning-rate warm-up steps (default: ${DEFAULT-VALUE}).")
+  long lrExpWarmupSteps;
+
+  @Option(names = "--lr-total-iter-length", defaultValue = "20000", paramLabel = "N",
+      description = "Step at which the exponentially decaying learning rate reaches 1%% of its base "
+          + "(default: ${DEFAULT-VALUE}).")
+  long lrTotalIterLength;
+
+  @Option(names = "--max-grad-norm", defaultValue = "1.0", paramLabel = "X",
+      description = "Gradients are clipped to this total L2 norm (default: ${DEFAULT-VALUE}).")
+  double maxGradNorm;
+
+  @Option(names = "--adam-beta1", defaultValue = "0.9", paramLabel = "B", description = "AdamW beta1 (default: ${DEFAULT-VALUE}).")
+  double adamBeta1;
+
+  @Option(names = "--adam-beta2", defaultValue = "0.999", paramLabel = "B", description = "AdamW beta2 (default: ${DEFAULT-VALUE}).")
+  double adamBeta2;
+
+  @Option(names = "--adam-weight-decay", defaultValue = "1e-2", paramLabel = "WD",
+      description = "AdamW decoupled weight decay (default: ${DEFAULT-VALUE}).")
+  double adamWeightDecay;
+
+  @Option(names = "--adam-epsilon", defaultValue = "1e-8", paramLabel = "EPS", description = "AdamW epsilon (default: ${DEFAULT-VALUE}).")
+  double adamEpsilon;
+
+  @Option(names = "--checkpointing-steps", defaultValue = "20000", paramLabel = "N",
+      description = "Save a resumable checkpoint-<step>/ every N optimizer steps (default: ${DEFAULT-VALUE}).")
+  long checkpointingSteps;
+
+  @Option(names = "--checkpoints-total-limit", paramLabel = "N",
+      description = "Keep at most N checkpoints, deleting the oldest (default: keep all).")
+  Integer checkpointsTotalLimit;
+
+  @Option(names = "--resume-from-checkpoint", paramLabel = "latest|PATH",
+      description = "Continue a run: 'latest' (the newest checkpoint in --output; a fresh run if there is none) or a "
+          + "checkpoint folder.")
+  String resumeFromCheckpoint;
+
+  @Option(names = "--noise-type", paramLabel = "zeros|gaussian|pyramid",
+      description = "The noise latent next to the RGB latent (the E2E-FT scripts use zeros). Omitted: the UNet sees "
+          + "the RGB latent alone (only for 4-channel Stable Diffusion bases). A 4-channel base is widened to 8.")
+  String noiseType;
+
+  @Option(names = "--seed", defaultValue = "0", paramLabel = "N",
+      description = "Seed of the noise draws, data order and flips (default: ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(names = "--no-shuffle", description = "Read the datasets in order instead of shuffling each epoch.")
+  boolean noShuffle;
+
+  @Option(names = "--hflip-prob", defaultValue = "0.5", paramLabel = "P",
+      description = "Probability of a horizontal flip per sample (default: ${DEFAULT-VALUE}).")
+  double hflipProb;
+
+  @Option(names = "--mixed-precision", defaultValue = "no", paramLabel = "no|bf16|fp16",
+      description = "Frozen VAE / text encoder in this dtype and the UNet under autocast; UNet master weights stay "
+          + "float32 (default: ${DEFAULT-VALUE}).")
+  String mixedPrecision;
+
+  @Option(names = "--gradient-checkpointing",
+      description = "Recompute activations in the backward pass to save memory (accepted for compatibility; not "
+          + "implemented yet: the run proceeds without it and says so).")
+  boolean gradientCheckpointing;
+
+  @Option(names = "--data-workers", defaultValue = "2", paramLabel = "N",
+      description = "Background threads decoding training images (default: ${DEFAULT-VALUE}).")
+  int dataWorkers;
+
+  @Override
+  public Integer call() {
+    PrintWriter out = spec.commandLine().getOut();
+    Modality mod = Modality.parse(modality);
+    NoiseType noise = noiseType == null || noiseType.equalsIgnoreCase("none") ? null : NoiseType.parse(noiseType);
+    Precision precision = switch (mixedPrecision.toLowerCase(Locale.ROOT)) {
+      case "no" -> Precision.FP32;
+      case "bf16" -> Precision.BF16;
+      case "fp16" -> Precision.FP16;
+      default -> throw new IllegalArgumentException("--mixed-precision must be no, bf16 or fp16, got '"
+          + mixedPrecision + "'");
+    };
+    if (!Files.isDirectory(base)) throw new IllegalArgumentException(base + ": base checkpoint folder not found");
+    TrainOptions options = new TrainOptions(maxTrainSteps, trainBatchSize, gradientAccumulationSteps, learningRate,
+        adamBeta1, adamBeta2, adamWeightDecay, adamEpsilon, maxGradNorm, lrExpWarmupSteps, lrTotalIterLength,
+        checkpointingSteps, checkpointsTotalLimit == null ? 0 : checkpointsTotalLimit, seed);
+    if (!(hflipProb >= 0 && hflipProb <= 1)) throw new IllegalArgumentException("--hflip-prob must be in [0, 1]");
+    TrainingDataLoader loader = dataLoader();
+    if (gradientCheckpointing) {
+      out.println("note: --gradient-checkpointing is not implemented yet; training without it (same numerics, more "
+          + "memory)");
+    }
+    Engine.init();
+    writeArguments(mod, noise);
+    try (E2EFTModel model = E2EFTModel.load(base, mod, noise, precision);
+        E2EFTTrainer trainer = new E2EFTTrainer(model, options);
+        LoaderBatches data = new LoaderBatches(loader)) {
+      Optional<Path> resume = TrainingCheckpoints.resolve(output, resumeFromCheckpoint);
+      if (resumeFromCheckpoint != null && resume.isEmpty()) {
+        out.println("no checkpoint in " + output + ": starting a new training run");
+      }
+      resume.ifPresent(ckpt -> trainer.restore(TrainingCheckpoints.readState(ckpt), ckpt, data));
+      out.printf(Locale.ROOT, "training %s from %s: %d steps of %d x %d samples, lr %.3g, %s%n", mod.cliName(), base,
+          maxTrainSteps, gradientAccumulationSteps, trainBatchSize, learningRate,
+          loader.datasets().stream().map(d -> d.name() + " (" + d.size() + ")").toList());
+      out.flush();
+      runWithProgress(trainer, data, out);
+      if (data.badItems() > 0) out.println(data.badItems() + " bad training item(s) were reported and skipped");
+      PipelineExport.write(base, output, model, base.toString());
+      out.println("saved the fine-tuned pipeline to " + output);
+    }
+    return 0;
+  }
+
+  private void runWithProgress(E2EFTTrainer trainer, LoaderBatches data, PrintWriter out) {
+    long start = trainer.globalStep();
+    if (System.console() != null) {
+      try (ProgressBar bar = new ProgressBarBuilder().setTaskName("train").setInitialMax(maxTrainSteps)
+          .setStyle(ProgressBarStyle.ASCII).startsFrom(start, java.time.Duration.ZERO).build()) {
+        trainer.train(data, output, r -> {
+          bar.stepTo(r.step() + 1);
+          bar.setExtraMessage(String.format(Locale.ROOT, " loss %.4f lr %.2e%s", r.loss(), r.lr(),
+              r.skipped() ? " (skipped)" : ""));
+        });
+      }
+    } else {
+      trainer.train(data, output, r -> {
+        out.printf(Locale.ROOT, "step %d/%d loss %.5f lr %.3e grad_norm %.4f%s%n", r.step() + 1, maxTrainSteps,
+            r.loss(), r.lr(), r.gradNormPreClip(), r.skipped() ? " skipped (non-finite gradient)" : "");
+        out.flush();
+      });
+    }
+    out.println("metrics: " + output.resolve(MetricsLog.DEFAULT_FILE));
+  }
+
+  /** Hypersim and/or Virtual KITTI 2: a default folder that does not exist is left out, a given one must exist. */
+  private TrainingDataLoader dataLoader() {
+    var parsed = spec.commandLine().getParseResult();
+    boolean hyperGiven = parsed.hasMatchedOption("--hypersim-dir");
+    boolean vkittiGiven = parsed.hasMatchedOption("--vkitti-dir");
+    if (hyperGiven && !Files.isDirectory(hypersimDir)) {
+      throw new IllegalArgumentException(hypersimDir + ": Hypersim folder not found (--hypersim-dir)");
+    }
+    if (vkittiGiven && !Files.isDirectory(vkittiDir)) {
+      throw new IllegalArgumentException(vkittiDir + ": Virtual KITTI 2 folder not found (--vkitti-dir)");
+    }
+    boolean useHyper = Files.isDirectory(hypersimDir) && (hyperGiven || !vkittiGiven);
+    boolean useVkitti = Files.isDirectory(vkittiDir) && (vkittiGiven || !hyperGiven);
+    if (!useHyper && !useVkitti) {
+      throw new IllegalArgumentException("no training data: neither " + hypersimDir + " nor " + vkittiDir
+          + " exists (give --hypersim-dir and/or --vkitti-dir; see 'marigold4j prepare')");
+    }
+    PrintWriter err = spec.commandLine().getErr();
+    return TrainingDataLoader.builder().hypersim(useHyper ? hypersimDir : null).vkitti(useVkitti ? vkittiDir : null)
+        .batchSize(trainBatchSize).shuffle(!noShuffle).seed(seed).hflipProb(hflipProb).workers(dataWorkers)
+        .onBadItem(msg -> {
+          err.println("warning: skipped bad training item: " + msg);
+          err.flush();
+        }).build();
+  }
+
+  /** train.py's arguments.txt, with the Java option names. */
+  private void writeArguments(Modality mod, NoiseType noise) {
+    String text = String.join("\n",
+        "modality: " + mod.cliName(),
+        "noise_type: " + (noise == null ? "None" : noise.name().toLowerCase(Locale.ROOT)),
+        "lr_exp_warmup_steps: " + lrExpWarmupSteps,
+        "lr_total_iter_length: " + lrTotalIterLength,
+        "base: " + base,
+        "output: " + output,
+        "seed: " + seed,
+        "train_batch_size: " + trainBatchSize,
+        "max_train_steps: " + maxTrainSteps,
+        "gradient_accumulation_steps: " + gradientAccumulationSteps,
+        "gradient_checkpointing: " + gradientCheckpointing,
+        "learning_rate: " + learningRate,
+        "adam_beta1: " + adamBeta1,
+        "adam_beta2: " + adamBeta2,
+        "adam_weight_decay: " + adamWeightDecay,
+        "adam_epsilon: " + adamEpsilon,
+        "max_grad_norm: " + maxGradNorm,
+        "mixed_precision: " + mixedPrecision,
+        "checkpointing_steps: " + checkpointingSteps,
+        "checkpoints_total_limit: " + (checkpointsTotalLimit == null ? "None" : checkpointsTotalLimit),
+        "resume_from_checkpoint: " + (resumeFromCheckpoint == null ? "None" : resumeFromCheckpoint),
+        "no_shuffle: " + noShuffle,
+        "hflip_prob: " + hflipProb);
+    try {
+      Files.createDirectories(output);
+      Files.writeString(output.resolve("arguments.txt"), text);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(output + ": cannot write arguments.txt: " + e.getMessage(), e);
+    }
+  }
+}

@@ -1,0 +1,180 @@
+package marigold4j.train;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import marigold4j.checkpoint.CheckpointException;
+import marigold4j.models.unet.UNet2DConditionModel;
+import marigold4j.nn.Parameter;
+import marigold4j.torch.Optim;
+import marigold4j.torch.Tensors;
+import marigold4j.weights.SafeTensors;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Training checkpoints, {@code <output>/checkpoint-<step>/}: {@code unet/} (config.json and safetensors weights, as
+ * train.py's save hook writes them), {@code optimizer.pt} (libtorch AdamW state archive) and
+ * {@code trainer_state.json} (step = LR-scheduler step, data position, RNG seed). A checkpoint is assembled in a
+ * hidden temporary folder and renamed into place, so a crash never leaves a half-written {@code checkpoint-<step>}.
+ */
+public final class TrainingCheckpoints {
+  private static final Logger LOG = LoggerFactory.getLogger(TrainingCheckpoints.class);
+  private static final Pattern NAME = Pattern.compile("checkpoint-(\\d+)");
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  static final String STATE_FILE = "trainer_state.json";
+  static final String OPTIMIZER_FILE = "optimizer.pt";
+
+  private TrainingCheckpoints() {}
+
+  /**
+   * {@code trainer_state.json}.
+   *
+   * @param globalStep optimizer steps done (also the LR scheduler's step count)
+   * @param dataPosition micro-batches taken from the data source
+   * @param seed the run's seed; with {@code dataPosition} it determines every later random draw
+   * @param lrSchedulerStep the LR schedule's step (equal to {@code globalStep})
+   * @param dataState the data source's own resume state ({@link BatchSource#checkpointState()}), or null
+   */
+  public record State(@JsonProperty("global_step") long globalStep, @JsonProperty("data_position") long dataPosition,
+      @JsonProperty("seed") long seed, @JsonProperty("lr_scheduler_step") long lrSchedulerStep,
+      @JsonProperty("data_state") String dataState) {}
+
+  /** Writes {@code checkpoint-<step>} for the trainer's current state, after pruning to {@code totalLimit - 1}. */
+  public static Path save(Path outputDir, E2EFTTrainer trainer, long dataPosition, String dataState, int totalLimit) {
+    long step = trainer.globalStep();
+    try {
+      Files.createDirectories(outputDir);
+      if (totalLimit > 0) prune(outputDir, totalLimit - 1);
+      Path target = outputDir.resolve("checkpoint-" + step);
+      Path tmp = Files.createTempDirectory(outputDir, ".checkpoint-" + step + ".tmp");
+      Path unetDir = Files.createDirectories(tmp.resolve("unet"));
+      JSON.writeValue(unetDir.resolve("config.json").toFile(), trainer.model().unetConfigJson());
+      SafeTensors.save(unetDir.resolve(UNet2DConditionModel.WEIGHTS_FILE), unetStateDict(trainer.model()), null);
+      Optim.save(trainer.optimizer(), tmp.resolve(OPTIMIZER_FILE));
+      State state = new State(step, dataPosition, trainer.options().seed(), step, dataState);
+      JSON.writeValue(tmp.resolve(STATE_FILE).toFile(), state);
+      if (Files.exists(target)) deleteTree(target);
+      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+      LOG.info("saved checkpoint {}", target);
+      return target;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write checkpoint-" + step + " in " + outputDir + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** The UNet's state dict (parameters and persistent buffers), detached. */
+  static Map<String, Tensor> unetStateDict(E2EFTModel model) {
+    Map<String, Tensor> out = new LinkedHashMap<>();
+    model.unet().stateDictSlots().forEach((k, p) -> out.put(k, p.get().detach()));
+    return out;
+  }
+
+  /** The checkpoints in {@code outputDir}, oldest first. */
+  public static List<Path> list(Path outputDir) {
+    if (!Files.isDirectory(outputDir)) return List.of();
+    try (Stream<Path> s = Files.list(outputDir)) {
+      return s.filter(p -> Files.isDirectory(p) && NAME.matcher(p.getFileName().toString()).matches())
+          .sorted(Comparator.comparingLong(TrainingCheckpoints::stepOf)).toList();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * Resolves {@code --resume-from-checkpoint}: {@code latest} is the highest-numbered checkpoint in
+   * {@code outputDir} (empty when there is none: a fresh run, as in the original); anything else is a checkpoint
+   * folder, as given or by name inside {@code outputDir}.
+   *
+   * @throws CheckpointException when a named checkpoint does not exist
+   */
+  public static Optional<Path> resolve(Path outputDir, String spec) {
+    if (spec == null) return Optional.empty();
+    if (spec.equals("latest")) {
+      List<Path> all = list(outputDir);
+      return all.isEmpty() ? Optional.empty() : Optional.of(all.get(all.size() - 1));
+    }
+    Path p = Path.of(spec);
+    if (Files.isDirectory(p)) return Optional.of(p);
+    Path inOutput = outputDir.resolve(p.getFileName().toString());
+    if (Files.isDirectory(inOutput)) return Optional.of(inOutput);
+    throw new CheckpointException(p, "checkpoint folder not found (nor " + inOutput + ")");
+  }
+
+  /** Reads {@code trainer_state.json} of a checkpoint. */
+  public static State readState(Path checkpointDir) {
+    Path file = checkpointDir.resolve(STATE_FILE);
+    try {
+      return JSON.readValue(file.toFile(), State.class);
+    } catch (NoSuchFileException | java.io.FileNotFoundException e) {
+      throw new CheckpointException(file, "not found: not a training checkpoint");
+    } catch (IOException e) {
+      throw new CheckpointException(file, "cannot read: " + e.getMessage(), e);
+    }
+  }
+
+  /** Copies the checkpoint's UNet weights into the live parameters and restores the optimizer state. */
+  static void loadInto(Path checkpointDir, E2EFTTrainer trainer) {
+    Path weights = checkpointDir.resolve("unet").resolve(UNet2DConditionModel.WEIGHTS_FILE);
+    if (!Files.isRegularFile(weights)) throw new CheckpointException(weights, "not found: incomplete checkpoint");
+    Map<String, Tensor> stored = SafeTensors.load(weights);
+    Map<String, Parameter> slots = trainer.model().unet().stateDictSlots();
+    List<String> problems = new ArrayList<>();
+    slots.forEach((k, p) -> {
+      Tensor t = stored.get(k);
+      if (t == null) {
+        problems.add("missing " + k);
+      } else if (!java.util.Arrays.equals(Tensors.shape(t), p.shape())) {
+        problems.add("wrong shape " + k);
+      }
+    });
+    for (String k : stored.keySet()) if (!slots.containsKey(k)) problems.add("unexpected " + k);
+    if (!problems.isEmpty()) {
+      throw new CheckpointException(weights, "does not match the model being trained: " + problems);
+    }
+    // In place, so the optimizer keeps pointing at the same tensors.
+    try (NoGradGuard ng = new NoGradGuard()) {
+      slots.forEach((k, p) -> p.get().copy_(stored.get(k)));
+    }
+    Path opt = checkpointDir.resolve(OPTIMIZER_FILE);
+    if (!Files.isRegularFile(opt)) throw new CheckpointException(opt, "not found: incomplete checkpoint");
+    Optim.load(trainer.optimizer(), opt);
+  }
+
+  /** Deletes the oldest checkpoints so that at most {@code keep} remain. */
+  static void prune(Path outputDir, int keep) throws IOException {
+    List<Path> all = list(outputDir);
+    for (int i = 0; i < all.size() - keep; i++) {
+      LOG.info("removing old checkpoint {}", all.get(i));
+      deleteTree(all.get(i));
+    }
+  }
+
+  private static long stepOf(Path p) {
+    Matcher m = NAME.matcher(p.getFileName().toString());
+    return m.matches() ? Long.parseLong(m.group(1)) : -1;
+  }
+
+  static void deleteTree(Path root) throws IOException {
+    try (Stream<Path> s = Files.walk(root)) {
+      for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
+    }
+  }
+}

@@ -118,6 +118,33 @@ class PredictCommandTest {
     }
   }
 
+  /**
+   * A Hugging Face id is downloaded into the cache once (here from a local stand-in of the Hub) and predicts the same
+   * as the local folder; a second run works with the Hub gone, offline.
+   */
+  @Test
+  void aHubIdIsDownloadedOnceThenWorksOffline(@TempDir Path tmp) throws IOException {
+    Path image = Golden.fixtures().resolve("images/synthetic_gray_64x48.png");
+    Path cache = tmp.resolve("cache");
+    try (marigold4j.hub.FakeHub hub = marigold4j.hub.FakeHub.serving("prs-eth/tiny-marigold-depth", TINY_DEPTH)) {
+      CliRun r = CliRun.of("predict", "--checkpoint", "prs-eth/tiny-marigold-depth", "--endpoint", hub.endpoint(),
+          "--cache-dir", cache.toString(), "--processing-res", "0", "-o", tmp.resolve("hub").toString(),
+          image.toString());
+      assertThat(r.exitCode()).as(r.err()).isZero();
+    }
+    CliRun offline = CliRun.of("predict", "--checkpoint", "prs-eth/tiny-marigold-depth", "--offline",
+        "--cache-dir", cache.toString(), "--processing-res", "0", "-o", tmp.resolve("offline").toString(),
+        image.toString());
+    assertThat(offline.exitCode()).as(offline.err()).isZero();
+    CliRun local = CliRun.of("predict", "--checkpoint", TINY_DEPTH.toString(), "--processing-res", "0",
+        "-o", tmp.resolve("local").toString(), image.toString());
+    assertThat(local.exitCode()).isZero();
+    String npy = "depth_npy/synthetic_gray_64x48_pred.npy";
+    assertThat(Npy.read(tmp.resolve("hub").resolve(npy)).toFloats())
+        .containsExactly(Npy.read(tmp.resolve("local").resolve(npy)).toFloats())
+        .containsExactly(Npy.read(tmp.resolve("offline").resolve(npy)).toFloats());
+  }
+
   @Test
   void anEmptyFolderIsAClearError(@TempDir Path tmp) throws IOException {
     Path empty = Files.createDirectories(tmp.resolve("empty"));

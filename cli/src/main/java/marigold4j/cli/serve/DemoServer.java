@@ -375,6 +375,7 @@ public final class DemoServer implements AutoCloseable {
     int[] size = probe(image.data());
     checkResolution(s, size);
 
+    String uploadName = safeFileName(image.filename());
     String baseName = baseName(image.filename());
     byte[] data = image.data();
     long queued = System.nanoTime();
@@ -382,7 +383,7 @@ public final class DemoServer implements AutoCloseable {
     Future<Timed> job = worker.submit(() -> {
       long t0 = System.nanoTime();
       try (PointerScope scope = new PointerScope()) {
-        PilImage pil = ImageInput.read(data, baseName);
+        PilImage pil = ImageInput.read(data, uploadName);
         Output o = model.predict(pil, task, s, seed);
         long ms = (System.nanoTime() - t0) / 1_000_000;
         averageJobMillis.set((averageJobMillis.get() * 3 + ms) / 4);
@@ -644,12 +645,17 @@ public final class DemoServer implements AutoCloseable {
    * characters (it only ever appears in a Content-Disposition header).
    */
   static String baseName(String filename) {
+    String n = safeFileName(filename);
+    int dot = n.lastIndexOf('.');
+    return dot > 0 ? n.substring(0, dot) : n;
+  }
+
+  /** The upload's file name without folders, restricted to safe characters; only used in messages and headers. */
+  static String safeFileName(String filename) {
     String n = filename == null ? "" : filename;
     n = n.substring(Math.max(n.lastIndexOf('/'), n.lastIndexOf('\\')) + 1);
-    int dot = n.lastIndexOf('.');
-    if (dot > 0) n = n.substring(0, dot);
     n = n.replaceAll("[^A-Za-z0-9._-]", "_");
-    if (n.length() > 100) n = n.substring(0, 100);
+    if (n.length() > 100) n = n.substring(n.length() - 100);
     return n.isEmpty() || n.startsWith(".") ? "image" + n : n;
   }
 

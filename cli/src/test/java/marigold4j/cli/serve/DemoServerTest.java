@@ -342,6 +342,10 @@ class DemoServerTest {
    * differ, by at most 3 units.
    */
   static void assertColoredMatchesGolden(byte[] rgb, String what) {
+    assertColoredMatchesGolden(golden, rgb, what);
+  }
+
+  static void assertColoredMatchesGolden(Golden golden, byte[] rgb, String what) {
     Tensor expected = golden.tensor("final.depth_colored");
     byte[] want = Tensors.toBytes(expected);
     JsonNode tol = golden.json().path("tolerances").path("final.depth_colored");

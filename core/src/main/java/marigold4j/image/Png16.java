@@ -62,7 +62,7 @@ public final class Png16 {
     });
   }
 
-  /** Raw 16-bit values (row-major, 0..65535) as the bytes of a greyscale PNG file (what {@link #writeValues} writes). */
+  /** Raw 16-bit values (row-major, 0..65535) as the bytes of the PNG file {@link #writeValues} writes. */
   public static byte[] encodeValues(int[] values, int width, int height) {
     BufferedImage img = image(values, width, height);
     java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();

@@ -44,7 +44,7 @@ public final class RgbPng {
     });
   }
 
-  /** Interleaved (H, W, 3) bytes as the bytes of an RGB PNG file (what {@link #writeHwc(Path, byte[], int, int)} writes). */
+  /** Interleaved (H, W, 3) bytes as the bytes of the PNG file {@link #writeHwc(Path, byte[], int, int)} writes. */
   public static byte[] encodeHwc(byte[] hwc, int width, int height) {
     BufferedImage img = image(hwc, width, height);
     java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();

@@ -26,6 +26,7 @@ import java.util.Objects;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -153,11 +154,13 @@ public final class DemoServer implements AutoCloseable {
     // enough request threads for every queued job to wait on its own, plus a few for the page, health and downloads
     int threads = config.queueCapacity() + 8;
     AtomicInteger n = new AtomicInteger();
-    this.httpThreads = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+    ThreadFactory factory = r -> {
       Thread t = new Thread(r, "marigold4j-http-" + n.incrementAndGet());
       t.setDaemon(true);
       return t;
-    });
+    };
+    this.httpThreads = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+        factory);
     httpThreads.allowCoreThreadTimeOut(true);
     this.server = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 64);
     server.createContext("/", this::handle);
@@ -444,7 +447,9 @@ public final class DemoServer implements AutoCloseable {
     String f = form.containsKey("format") ? text(form, "format") : query(ex, "format");
     if (f != null && !f.isEmpty()) {
       f = f.toLowerCase(Locale.ROOT);
-      if (!FORMATS.contains(f)) throw new HttpError(400, "unknown format '" + f + "' (use json, png16, colored or npy)");
+      if (!FORMATS.contains(f)) {
+        throw new HttpError(400, "unknown format '" + f + "' (use json, png16, colored or npy)");
+      }
       return f;
     }
     String accept = ex.getRequestHeaders().getFirst("Accept");

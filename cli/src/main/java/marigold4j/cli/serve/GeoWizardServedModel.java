@@ -5,12 +5,12 @@ import marigold4j.image.Npy;
 import marigold4j.image.PilImage;
 import marigold4j.image.Png16;
 import marigold4j.image.RgbPng;
+import marigold4j.models.geowizard.GeoWizardConditioning.Domain;
 import marigold4j.pipeline.GeoWizardOptions;
 import marigold4j.pipeline.GeoWizardPipeline;
 import marigold4j.pipeline.GeoWizardPrediction;
 import marigold4j.pipeline.Modality;
 import marigold4j.pipeline.Prediction;
-import marigold4j.models.geowizard.GeoWizardConditioning.Domain;
 
 /**
  * A GeoWizard checkpoint: depth and normals from one call (run_infer.py's settings); a request returns the task it

@@ -48,7 +48,8 @@ public final class MarigoldServedModel implements ServedModel {
   @Override
   public Output predict(PilImage image, Modality task, Settings s, long seed) {
     if (task != modality) {
-      throw new IllegalArgumentException("model '" + id + "' predicts " + modality.cliName() + ", not " + task.cliName());
+      throw new IllegalArgumentException("model '" + id + "' predicts " + modality.cliName() + ", not "
+          + task.cliName());
     }
     MarigoldOptions options = pipeline.defaults(modality).withProcessingRes(s.processingRes())
         .withEnsembleSize(s.ensembleSize()).withDenoisingSteps(s.denoisingSteps()).withNoise(s.noise());

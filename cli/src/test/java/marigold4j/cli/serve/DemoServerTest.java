@@ -167,6 +167,19 @@ class DemoServerTest {
   }
 
   @Test
+  void keepsNativeMemoryFlatOverRequests() {
+    for (int i = 0; i < 2; i++) api.post("/api/predict", catsAtNativeResolution().field("format", "npy"));   // warm-up
+    System.gc();
+    long before = org.bytedeco.javacpp.Pointer.totalCount();
+    for (int i = 0; i < 10; i++) {
+      assertThat(api.post("/api/predict", catsAtNativeResolution().field("format", "npy")).statusCode()).isEqualTo(200);
+    }
+    long after = org.bytedeco.javacpp.Pointer.totalCount();
+    System.out.printf("native pointers before/after 10 requests: %d / %d%n", before, after);
+    assertThat(after).as("native pointers alive after 10 more requests").isLessThanOrEqualTo(before + 5);
+  }
+
+  @Test
   void reportsHealthAndTheLoadedModelsWithTheirDefaults() {
     JsonNode health = Api.json(api.get("/api/health"));
     assertThat(health.path("status").asText()).isEqualTo("ok");

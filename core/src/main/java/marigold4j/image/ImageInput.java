@@ -60,6 +60,31 @@ public final class ImageInput {
   public static PilImage read(Path file) {
     if (!Files.isRegularFile(file)) throw new ImageReadException(file, "no such image file");
     try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+      return read(in, file);
+    } catch (IOException e) {
+      throw new ImageReadException(file, "cannot open: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Decodes an image held in memory (an upload) exactly as {@link #read(Path)} decodes a file.
+   *
+   * @param name how error messages name the image (it is never opened)
+   * @throws ImageReadException naming {@code name} when the bytes are not a supported, complete image
+   */
+  public static PilImage read(byte[] data, String name) {
+    Path label = Path.of(name);
+    // a memory-cached stream: ImageIO's default would spool the upload to a temporary file
+    try (ImageInputStream in = new javax.imageio.stream.MemoryCacheImageInputStream(
+        new java.io.ByteArrayInputStream(data))) {
+      return read(in, label);
+    } catch (IOException e) {
+      throw new ImageReadException(label, "cannot open: " + e.getMessage(), e);
+    }
+  }
+
+  private static PilImage read(ImageInputStream in, Path file) {
+    try {
       if (in == null) throw new ImageReadException(file, "cannot open");
       Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
       if (!readers.hasNext()) throw new ImageReadException(file, "not a supported image file (PNG or JPEG expected)");

@@ -143,6 +143,14 @@ public final class Npy {
     });
   }
 
+  /** The complete {@code .npy} file content of an array, as {@link #write(Path, Array)} stores it. */
+  public static byte[] toBytes(Array array) {
+    byte[] head = header(array.dtype(), array.shape());
+    byte[] out = Arrays.copyOf(head, head.length + array.data().length);
+    System.arraycopy(array.data(), 0, out, head.length, array.data().length);
+    return out;
+  }
+
   /** Writes a tensor (any device; float32, float64, int64, uint8, bool or float16) atomically, C order. */
   public static void write(Path file, Tensor t) {
     write(file, toArray(t));

@@ -56,6 +56,25 @@ public final class Png16 {
 
   /** Writes raw 16-bit values (row-major, 0..65535) as a greyscale PNG, atomically. */
   public static void writeValues(Path file, int[] values, int width, int height) {
+    BufferedImage img = image(values, width, height);
+    AtomicFiles.write(file, out -> {
+      if (!ImageIO.write(img, "png", out)) throw new IOException("no PNG writer available");
+    });
+  }
+
+  /** Raw 16-bit values (row-major, 0..65535) as the bytes of the PNG file {@link #writeValues} writes. */
+  public static byte[] encodeValues(int[] values, int width, int height) {
+    BufferedImage img = image(values, width, height);
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    try {
+      if (!ImageIO.write(img, "png", out)) throw new IOException("no PNG writer available");
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException("cannot encode a 16-bit PNG: " + e.getMessage(), e);
+    }
+    return out.toByteArray();
+  }
+
+  private static BufferedImage image(int[] values, int width, int height) {
     if (values.length != width * height) throw new IllegalArgumentException("need " + width * height + " values");
     BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_USHORT_GRAY);
     WritableRaster r = img.getRaster();
@@ -63,9 +82,7 @@ public final class Png16 {
       if (v < 0 || v > 0xffff) throw new IllegalArgumentException("16-bit value out of range: " + v);
     }
     r.setSamples(0, 0, width, height, 0, values);
-    AtomicFiles.write(file, out -> {
-      if (!ImageIO.write(img, "png", out)) throw new IOException("no PNG writer available");
-    });
+    return img;
   }
 
   /**

@@ -38,13 +38,30 @@ public final class RgbPng {
 
   /** Writes interleaved (H, W, 3) bytes atomically. */
   public static void writeHwc(Path file, byte[] hwc, int width, int height) {
+    BufferedImage img = image(hwc, width, height);
+    AtomicFiles.write(file, out -> {
+      if (!ImageIO.write(img, "png", out)) throw new IOException("no PNG writer available");
+    });
+  }
+
+  /** Interleaved (H, W, 3) bytes as the bytes of the PNG file {@link #writeHwc(Path, byte[], int, int)} writes. */
+  public static byte[] encodeHwc(byte[] hwc, int width, int height) {
+    BufferedImage img = image(hwc, width, height);
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    try {
+      if (!ImageIO.write(img, "png", out)) throw new IOException("no PNG writer available");
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException("cannot encode an RGB PNG: " + e.getMessage(), e);
+    }
+    return out.toByteArray();
+  }
+
+  private static BufferedImage image(byte[] hwc, int width, int height) {
     if (hwc.length != width * height * 3) throw new IllegalArgumentException("need " + width * height * 3 + " bytes");
     BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_3BYTE_BGR);
     int[] px = new int[hwc.length];
     for (int i = 0; i < px.length; i++) px[i] = hwc[i] & 0xff;
     img.getRaster().setPixels(0, 0, width, height, px); // raster bands are R, G, B whatever the storage order
-    AtomicFiles.write(file, out -> {
-      if (!ImageIO.write(img, "png", out)) throw new IOException("no PNG writer available");
-    });
+    return img;
   }
 }

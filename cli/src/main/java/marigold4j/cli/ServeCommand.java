@@ -1,0 +1,180 @@
+package marigold4j.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import marigold4j.checkpoint.ModelIndex;
+import marigold4j.cli.serve.DemoServer;
+import marigold4j.cli.serve.GeoWizardServedModel;
+import marigold4j.cli.serve.MarigoldServedModel;
+import marigold4j.cli.serve.ServedModel;
+import marigold4j.pipeline.GeoWizardPipeline;
+import marigold4j.pipeline.MarigoldPipeline;
+import marigold4j.pipeline.Modality;
+import marigold4j.pipeline.Precision;
+import marigold4j.torch.Engine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code marigold4j serve}: loads the checkpoints once and serves the demo page and the HTTP API until stopped
+ * (Ctrl-C).
+ */
+@Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Serve a web page and an HTTP API for depth / normals estimation (stop with Ctrl-C).",
+        "  GET  /               the demo page: drop an image, compare, download",
+        "  POST /api/predict    multipart 'image' (+ model, task, processing_res, ensemble_size, denoising_steps,",
+        "                       seed, noise, domain, format=json|png16|colored|npy)",
+        "  GET  /api/models     loaded models and their defaults;  GET /api/health  status and queue"})
+public final class ServeCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Option(names = "--checkpoint", paramLabel = "[TASK:]ID_OR_DIR",
+      description = "Checkpoint folder (diffusers layout) or Hugging Face id; repeat to serve several. A Marigold "
+          + "checkpoint predicts what its model_index.json says, else normals when its name contains 'normal', else "
+          + "depth; prefix depth: or normals: to say it. GeoWizard checkpoints serve both. Default: "
+          + PredictCommand.DEFAULT_CHECKPOINT)
+  List<String> checkpoints = new ArrayList<>();
+
+  @Option(names = "--host", paramLabel = "ADDRESS", defaultValue = "127.0.0.1",
+      description = "Address to listen on; 0.0.0.0 exposes the server to the network. Default: ${DEFAULT-VALUE}.")
+  String host;
+
+  @Option(names = "--port", paramLabel = "N", defaultValue = "7860",
+      description = "TCP port; 0 picks a free one. Default: ${DEFAULT-VALUE}.")
+  int port;
+
+  @Option(names = "--max-upload-mb", paramLabel = "MB", defaultValue = "20",
+      description = "Largest image file accepted (larger: HTTP 413). Default: ${DEFAULT-VALUE}.")
+  int maxUploadMb;
+
+  @Option(names = "--max-megapixels", paramLabel = "MP", defaultValue = "25",
+      description = "Largest image (width x height) accepted (larger: HTTP 413). Default: ${DEFAULT-VALUE}.")
+  double maxMegapixels;
+
+  @Option(names = "--max-processing-res", paramLabel = "PX", defaultValue = "2048",
+      description = "Largest processing resolution a request may ask for, and the largest long edge of an image "
+          + "processed at native resolution (processing_res 0). Default: ${DEFAULT-VALUE}.")
+  int maxProcessingRes;
+
+  @Option(names = "--queue-size", paramLabel = "N", defaultValue = "16",
+      description = "Requests that may wait while one is processed (more: HTTP 503 with Retry-After). "
+          + "Default: ${DEFAULT-VALUE}.")
+  int queueSize;
+
+  @Option(names = "--results", paramLabel = "N", defaultValue = "64",
+      description = "Finished predictions kept in memory for their download links. Default: ${DEFAULT-VALUE}.")
+  int results;
+
+  @Option(names = "--half-precision",
+      description = "Run in reduced precision: bfloat16 on CPU (attention kept in float32), float16 on CUDA.")
+  boolean halfPrecision;
+
+  @Option(names = "--variant", paramLabel = "NAME",
+      description = "Weight variant to load, e.g. fp16 (falls back to the full-precision files). Default: none.")
+  String variant;
+
+  @Mixin HubOptions hub;
+
+  @Option(names = "--device", paramLabel = "cpu|cuda|cuda:N", defaultValue = "cpu",
+      description = "Where to run (cuda needs the -Pgpu build). Default: ${DEFAULT-VALUE}.")
+  String device;
+
+  @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
+      description = "CPU threads for the engine; 0 = all cores. Default: ${DEFAULT-VALUE}.")
+  int threads;
+
+  /** Released to stop serving (Ctrl-C, or a test). */
+  final CountDownLatch stop = new CountDownLatch(1);
+  /** The running server, once started (read by tests). */
+  volatile DemoServer server;
+
+  @Override
+  public Integer call() throws InterruptedException {
+    PrintWriter err = spec.commandLine().getErr();
+    PrintWriter out = spec.commandLine().getOut();
+    DemoServer.Config config = DemoServer.Config.defaults().withHost(host).withPort(port)
+        .withMaxUploadBytes((long) maxUploadMb << 20).withMaxPixels((long) (maxMegapixels * 1_000_000))
+        .withMaxProcessingRes(maxProcessingRes).withQueueCapacity(queueSize).withMaxResults(results);
+    List<String> requested = checkpoints.isEmpty() ? List.of(PredictCommand.DEFAULT_CHECKPOINT) : checkpoints;
+    Engine.setThreads(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
+    Precision precision = halfPrecision ? Precision.half(Engine.device(device)) : Precision.FP32;
+    List<ServedModel> models = new ArrayList<>();
+    CountDownLatch closed = new CountDownLatch(1);
+    // Ctrl-C: stop serving, and hold the JVM until a running prediction has finished and the models are closed
+    Thread hook = new Thread(() -> {
+      stop.countDown();
+      try {
+        closed.await(2, java.util.concurrent.TimeUnit.MINUTES);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }, "marigold4j-serve-shutdown");
+    try {
+      Set<String> ids = new HashSet<>();
+      for (String arg : requested) {
+        ServedModel m = load(arg, precision, err);
+        models.add(m);
+        if (!ids.add(m.id())) throw new IllegalArgumentException(m.id() + ": checkpoint given twice");
+      }
+      server = DemoServer.start(models, config);
+      out.printf("Serving %d model(s) on %s  (Ctrl-C to stop)%n", models.size(), server.uri());
+      out.flush();
+      Runtime.getRuntime().addShutdownHook(hook);
+      stop.await();
+      return 0;
+    } finally {
+      if (server != null) server.close();
+      models.forEach(ServedModel::close);
+      closed.countDown();
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException | IllegalArgumentException e) {
+        // shutting down already, or never registered
+      }
+    }
+  }
+
+  private ServedModel load(String arg, Precision precision, PrintWriter err) {
+    Modality forced = null;
+    String idOrDir = arg;
+    for (Modality m : Modality.values()) {
+      String prefix = m.cliName() + ":";
+      if (arg.toLowerCase(Locale.ROOT).startsWith(prefix)) {
+        forced = m;
+        idOrDir = arg.substring(prefix.length());
+      }
+    }
+    Path dir = hub.resolve(idOrDir, variant, err);
+    Path local = Path.of(idOrDir);
+    String id = Files.isDirectory(local) && local.getFileName() != null ? local.getFileName().toString() : idOrDir;
+    if (GeoWizardPipeline.isGeoWizard(dir)) {
+      if (forced != null) throw new IllegalArgumentException(arg + ": a GeoWizard checkpoint serves both tasks; "
+          + "drop the " + forced.cliName() + ": prefix");
+      err.printf("Loading %s (GeoWizard: depth and normals, %s on %s)%n", idOrDir, precision.label(), device);
+      err.flush();
+      return new GeoWizardServedModel(id, GeoWizardPipeline.load(dir, precision, device));
+    }
+    Modality modality = forced != null ? forced : modalityOf(dir, idOrDir);
+    err.printf("Loading %s (%s, %s on %s)%n", idOrDir, modality.cliName(), precision.label(), device);
+    err.flush();
+    return new MarigoldServedModel(id, MarigoldPipeline.load(dir, precision, device), modality);
+  }
+
+  /** diffusers' Marigold indexes name it ({@code prediction_type}); older ones only say it in their name. */
+  private static Modality modalityOf(Path dir, String name) {
+    Object declared = ModelIndex.read(dir).extra("prediction_type").orElse(null);
+    if (declared instanceof String s) return Modality.parse(s);
+    return name.toLowerCase(Locale.ROOT).contains("normal") ? Modality.NORMALS : Modality.DEPTH;
+  }
+}

@@ -175,6 +175,11 @@ class GeoWizardPipelineTest {
       }
 
       @Override
+      public void dataLoaderIterator() {
+        seeded.dataLoaderIterator();                     // the base-seed draw is part of what must match
+      }
+
+      @Override
       public double random() {
         double u = seeded.random();
         uniforms.add(u);

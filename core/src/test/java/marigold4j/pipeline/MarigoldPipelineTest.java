@@ -102,6 +102,11 @@ class MarigoldPipelineTest {
       }
 
       @Override
+      public void dataLoaderIterator() {
+        seeded.dataLoaderIterator();                     // the base-seed draw is part of what must match
+      }
+
+      @Override
       public double random() {
         return seeded.random();
       }

@@ -24,7 +24,7 @@ class MarigoldPipelineMemoryTest {
       long bytesAfterWarmup = 0;
       for (int i = 0; i < 200; i++) {
         try (PointerScope scope = new PointerScope()) {
-          Tensor rgb = torch.randint(0, 256, new long[] {3, 40 + i % 9, 56 + i % 7})
+          Tensor rgb = torch.randint(0, 256, new long[] {3, 24 + i % 9, 32 + i % 7})
               .to(torch.ScalarType.Byte);                           // varying sizes, as a folder of photos has
           Prediction p = pipe.predict(rgb, o, noise);
           assertThat(p.values()).hasSize(p.height() * p.width());

@@ -123,10 +123,10 @@ public final class EvalDepthCommand implements Callable<Integer> {
             Path argsFile = DepthInference.writeArguments(Path.of(job.argumentsDir()), job.settings().argumentsText(
                 checkpoint, job.configText(), dataDir, job.predictionDir()));
             err.println("Arguments saved in " + argsFile);
-            DepthInference.run(ds, predictor, job.settings(), Path.of(job.predictionDir()), new CliProgress(err));
+            DepthInference.run(ds, predictor, job.settings(), Path.of(job.predictionDir()), Progress.forEval(err));
           }
           DepthEvaluator.Result r = DepthEvaluator.evaluate(ds, Path.of(job.predictionDir()), job.predictionDir(),
-              new DepthEvaluator.Options(align, job.maxRes()), Path.of(job.evalDir()), new CliProgress(err));
+              new DepthEvaluator.Options(align, job.maxRes()), Path.of(job.evalDir()), Progress.forEval(err));
           results.add(r);
           out.println(r.metricsText());
           out.println("Evaluation metrics saved to " + r.metricsFile());

@@ -13,8 +13,6 @@ import marigold4j.eval.normals.DsineSample;
 import marigold4j.eval.normals.NormalFrame;
 import marigold4j.eval.normals.NormalsPredictor;
 import marigold4j.eval.normals.NormalsPredictors;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -161,13 +159,8 @@ public final class EvalNormalsCommand implements Callable<Integer> {
   private static DsineEvaluation.DatasetResult evaluate(List<DsineSample> s, DsineEvaluation.PredictionSource source,
       PrintWriter out) {
     String id = s.get(0).dataset().id();
-    if (System.console() == null) { // not a terminal: plain progress lines
-      return DsineEvaluation.evaluate(s, source, (sample, done, total) -> {
-        if (done == total || done % 50 == 0) out.println(id + ": " + done + "/" + total + " images");
-      });
-    }
-    try (ProgressBar bar = new ProgressBarBuilder().setTaskName(id).setInitialMax(s.size()).build()) {
-      return DsineEvaluation.evaluate(s, source, (sample, done, total) -> bar.stepTo(done));
+    try (Progress progress = Progress.start(id, s.size(), out)) {
+      return DsineEvaluation.evaluate(s, source, (sample, done, total) -> progress.step(sample.relativePath()));
     }
   }
 

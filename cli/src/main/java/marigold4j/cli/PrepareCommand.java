@@ -7,9 +7,6 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import marigold4j.prep.HypersimPreprocessor;
 import marigold4j.prep.VkittiNormalsPreprocessor;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -73,14 +70,14 @@ public final class PrepareCommand implements Runnable {
       Path normals = noNormals ? null : (normalsFrom != null ? normalsFrom : rawDir);
       PrintWriter out = spec.commandLine().getOut();
       PrintWriter err = spec.commandLine().getErr();
-      FrameProgress[] bar = new FrameProgress[1];
+      Progress[] bar = new Progress[1];
       HypersimPreprocessor.Report r = new HypersimPreprocessor(
           new HypersimPreprocessor.Options(rawDir, splitCsv, output, normals, threads))
           .run(new HypersimPreprocessor.Listener() {
             @Override
             public void splitStarted(String split, int frames) {
               if (bar[0] != null) bar[0].close();
-              bar[0] = FrameProgress.start("hypersim " + split, frames, out);
+              bar[0] = Progress.start("hypersim " + split, frames, " frames", out);
             }
 
             @Override
@@ -90,7 +87,7 @@ public final class PrepareCommand implements Runnable {
 
             @Override
             public void frameFailed(String split, String frame, String reason) {
-              bar[0].step(frame + " FAILED");
+              bar[0].step(frame + Progress.FAILED);
               err.println("error: " + reason);
               err.flush();
             }
@@ -131,12 +128,12 @@ public final class PrepareCommand implements Runnable {
       }
       PrintWriter out = spec.commandLine().getOut();
       PrintWriter err = spec.commandLine().getErr();
-      FrameProgress[] bar = new FrameProgress[1];
+      Progress[] bar = new Progress[1];
       VkittiNormalsPreprocessor.Report r = new VkittiNormalsPreprocessor(vkittiDir, threads)
           .run(new VkittiNormalsPreprocessor.Listener() {
             @Override
             public void started(int frames) {
-              bar[0] = FrameProgress.start("vkitti normals", frames, out);
+              bar[0] = Progress.start("vkitti normals", frames, " frames", out);
             }
 
             @Override
@@ -146,7 +143,7 @@ public final class PrepareCommand implements Runnable {
 
             @Override
             public void frameFailed(VkittiNormalsPreprocessor.FrameFiles frame, String reason) {
-              bar[0].step(vkittiDir.relativize(frame.depth()) + " FAILED");
+              bar[0].step(vkittiDir.relativize(frame.depth()) + Progress.FAILED);
               err.println("error: " + reason);
               err.flush();
             }
@@ -165,49 +162,5 @@ public final class PrepareCommand implements Runnable {
         failures.size());
     err.flush();
     return 1;
-  }
-
-  /** A progress bar on a terminal, a plain line per item (capped at about 100 lines) otherwise. */
-  private static final class FrameProgress implements AutoCloseable {
-    private final ProgressBar bar;
-    private final PrintWriter plain;
-    private final String task;
-    private final long total;
-    private final long every;
-    private long done;
-
-    private FrameProgress(String task, long total, ProgressBar bar, PrintWriter plain) {
-      this.task = task;
-      this.total = total;
-      this.bar = bar;
-      this.plain = plain;
-      this.every = Math.max(1, total / 100);
-    }
-
-    static FrameProgress start(String task, long total, PrintWriter out) {
-      if (System.console() != null && !"dumb".equals(System.getenv("TERM"))) {
-        ProgressBar bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(total)
-            .setStyle(ProgressBarStyle.COLORFUL_UNICODE_BLOCK).setUnit(" frames", 1).showSpeed()
-            .setMaxRenderedLength(100).build();
-        return new FrameProgress(task, total, bar, null);
-      }
-      return new FrameProgress(task, total, null, out);
-    }
-
-    void step(String label) {
-      done++;
-      if (bar != null) {
-        bar.step();
-        bar.setExtraMessage(label);
-      } else if (done % every == 0 || done == total || label.endsWith("FAILED")) {
-        plain.printf("%s: %d/%d %s%n", task, done, total, label);
-        plain.flush();
-      }
-    }
-
-    @Override
-    public void close() {
-      if (bar != null) bar.close();
-    }
   }
 }

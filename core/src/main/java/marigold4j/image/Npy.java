@@ -1,6 +1,8 @@
 package marigold4j.image;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -9,8 +11,13 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
 import marigold4j.torch.Engine;
 import marigold4j.torch.Tensors;
 import org.bytedeco.javacpp.BytePointer;
@@ -21,7 +28,7 @@ import org.bytedeco.pytorch.global.torch;
 /**
  * numpy's {@code .npy} format, version 1.0 as {@code np.save} writes it (byte-identical header: sorted dict keys,
  * the spare space numpy leaves for growing the first axis, padding to 64 bytes), C order, little-endian. Reading
- * also accepts versions 2.0 and 3.0 headers.
+ * also accepts versions 2.0 and 3.0 headers, and {@code .npz} archives ({@code np.savez}, stored or deflated).
  */
 public final class Npy {
   private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
@@ -31,6 +38,8 @@ public final class Npy {
   private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([^']*)'");
   private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
   private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
+  private static final String SUPPORTED =
+      Arrays.stream(DType.values()).map(DType::descr).collect(Collectors.joining(" "));
 
   private Npy() {}
 
@@ -41,7 +50,13 @@ public final class Npy {
     I8("<i8", 8, torch.ScalarType.Long),
     U1("|u1", 1, torch.ScalarType.Byte),
     B1("|b1", 1, torch.ScalarType.Bool),
-    F2("<f2", 2, torch.ScalarType.Half);
+    F2("<f2", 2, torch.ScalarType.Half),
+    I1("|i1", 1, torch.ScalarType.Char),
+    I2("<i2", 2, torch.ScalarType.Short),
+    U2("<u2", 2, torch.ScalarType.UInt16),
+    I4("<i4", 4, torch.ScalarType.Int),
+    U4("<u4", 4, torch.ScalarType.UInt32),
+    U8("<u8", 8, torch.ScalarType.UInt64);
 
     private final String descr;
     private final int bytes;
@@ -98,13 +113,82 @@ public final class Npy {
       return new Array(DType.F4, shape.clone(), b.array());
     }
 
-    /** The values of a float32 array. */
+    /** Number of elements. */
+    public int size() {
+      return Math.toIntExact(numel(shape));
+    }
+
+    /** The shape without its size-1 dimensions, as {@code ndarray.squeeze()}. */
+    public long[] squeezedShape() {
+      return Arrays.stream(shape).filter(d -> d != 1).toArray();
+    }
+
+    /** The values as float32 in C order, rounded as numpy's {@code astype(np.float32)} does for any dtype. */
     public float[] toFloats() {
-      if (dtype != DType.F4) throw new IllegalStateException("array is " + dtype.descr() + ", not <f4");
-      float[] out = new float[data.length / 4];
-      buffer().asFloatBuffer().get(out);
+      int n = size();
+      float[] out = new float[n];
+      ByteBuffer b = buffer();
+      switch (dtype) {
+        case F4 -> b.asFloatBuffer().get(out);
+        case F8 -> {
+          for (int i = 0; i < n; i++) out[i] = (float) b.getDouble(i * 8);
+        }
+        case F2 -> {
+          for (int i = 0; i < n; i++) out[i] = Float16.toFloat(b.getShort(i * 2));
+        }
+        case B1, U1 -> {
+          for (int i = 0; i < n; i++) out[i] = data[i] & 0xff;
+        }
+        case I1 -> {
+          for (int i = 0; i < n; i++) out[i] = data[i];
+        }
+        case U2 -> {
+          for (int i = 0; i < n; i++) out[i] = b.getShort(i * 2) & 0xffff;
+        }
+        case I2 -> {
+          for (int i = 0; i < n; i++) out[i] = b.getShort(i * 2);
+        }
+        case I4 -> {
+          for (int i = 0; i < n; i++) out[i] = b.getInt(i * 4);
+        }
+        case U4 -> {
+          for (int i = 0; i < n; i++) out[i] = b.getInt(i * 4) & 0xffffffffL;
+        }
+        case I8 -> {
+          for (int i = 0; i < n; i++) out[i] = b.getLong(i * 8);
+        }
+        case U8 -> {
+          for (int i = 0; i < n; i++) out[i] = unsignedToFloat(b.getLong(i * 8));
+        }
+      }
       return out;
     }
+
+    /** {@code array != 0} in C order (numpy's {@code astype(bool)}: NaN is true). */
+    public boolean[] toBooleans() {
+      int n = size();
+      boolean[] out = new boolean[n];
+      ByteBuffer b = buffer();
+      if (dtype.bytes() == 1) {
+        for (int i = 0; i < n; i++) out[i] = data[i] != 0;
+        return out;
+      }
+      if (dtype == DType.F8) {
+        // compared as doubles: a float64 too small for float32 is still true in numpy
+        for (int i = 0; i < n; i++) out[i] = b.getDouble(i * 8) != 0;
+        return out;
+      }
+      float[] f = toFloats(); // exact for every other dtype's zero test; NaN stays true (NaN != 0)
+      for (int i = 0; i < n; i++) out[i] = f[i] != 0f;
+      return out;
+    }
+  }
+
+  /** An unsigned 64-bit value rounded to the nearest float32, as numpy converts {@code uint64}. */
+  private static float unsignedToFloat(long v) {
+    if (v >= 0) return v;
+    // halve with the lost bit kept sticky so that the final rounding is still to nearest
+    return 2f * ((v >>> 1) | (v & 1));
   }
 
   /** The exact header numpy 1.23+ writes for this dtype and shape (version 1.0, C order). */
@@ -136,11 +220,13 @@ public final class Npy {
 
   /** Writes an array atomically (temporary file in the same folder, then rename). */
   public static void write(Path file, Array array) {
-    byte[] head = header(array.dtype(), array.shape());
-    AtomicFiles.write(file, out -> {
-      out.write(head);
-      out.write(array.data());
-    });
+    AtomicFiles.write(file, out -> write(out, array));
+  }
+
+  /** Writes an array as a whole {@code .npy} file to a stream, byte for byte as {@code np.save} does. */
+  public static void write(OutputStream out, Array array) throws IOException {
+    out.write(header(array.dtype(), array.shape()));
+    out.write(array.data());
   }
 
   /** The complete {@code .npy} file content of an array, as {@link #write(Path, Array)} stores it. */
@@ -173,17 +259,50 @@ public final class Npy {
    * @throws IllegalArgumentException naming the file if it is not a supported, C-ordered, complete npy file
    */
   public static Array read(Path file) {
-    byte[] all;
-    try {
-      all = Files.readAllBytes(file);
+    return parse(readAllBytes(file), file.toString());
+  }
+
+  /**
+   * Reads every array of a {@code .npz} archive, keyed by member name without its {@code .npy} suffix, in archive
+   * order.
+   *
+   * @throws IllegalArgumentException naming the file and member if it is missing or a member is not a supported npy
+   */
+  public static Map<String, Array> readNpz(Path file) {
+    Map<String, Array> out = new LinkedHashMap<>();
+    try (InputStream in = Files.newInputStream(file); ZipInputStream zip = new ZipInputStream(in)) {
+      for (ZipEntry e; (e = zip.getNextEntry()) != null; ) {
+        String name = e.getName().endsWith(".npy") ? e.getName().substring(0, e.getName().length() - 4) : e.getName();
+        out.put(name, parse(zip.readAllBytes(), file + ":" + e.getName()));
+      }
     } catch (NoSuchFileException e) {
       throw new IllegalArgumentException(file + ": file not found");
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
     }
+    return out;
+  }
+
+  private static byte[] readAllBytes(Path file) {
+    try {
+      return Files.readAllBytes(file);
+    } catch (NoSuchFileException e) {
+      throw new IllegalArgumentException(file + ": file not found");
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Parses a whole {@code .npy} file held in memory.
+   *
+   * @param origin names the bytes in error messages (a path, or {@code archive:member})
+   * @throws IllegalArgumentException naming {@code origin} if it is not a supported, C-ordered, complete npy file
+   */
+  public static Array parse(byte[] all, String origin) {
     ByteBuffer b = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);
     if (all.length < 10 || !Arrays.equals(Arrays.copyOf(all, 6), MAGIC)) {
-      throw new IllegalArgumentException(file + ": not a .npy file (bad magic)");
+      throw new IllegalArgumentException(origin + ": not a .npy file (bad magic)");
     }
     int major = all[6];
     long hlen;
@@ -192,37 +311,37 @@ public final class Npy {
       hlen = Short.toUnsignedInt(b.getShort(8));
       start = 10;
     } else if (major == 2 || major == 3) {
-      if (all.length < 12) throw new IllegalArgumentException(file + ": truncated .npy header");
+      if (all.length < 12) throw new IllegalArgumentException(origin + ": truncated .npy header");
       hlen = Integer.toUnsignedLong(b.getInt(8));
       start = 12;
     } else {
-      throw new IllegalArgumentException(file + ": unsupported .npy version " + major + "." + all[7]);
+      throw new IllegalArgumentException(origin + ": unsupported .npy version " + major + "." + all[7]);
     }
-    if (start + hlen > all.length) throw new IllegalArgumentException(file + ": truncated .npy header");
+    if (start + hlen > all.length) throw new IllegalArgumentException(origin + ": truncated .npy header");
     String dict = new String(all, start, (int) hlen,
         major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
     Matcher d = DESCR.matcher(dict);
     Matcher f = FORTRAN.matcher(dict);
     Matcher s = SHAPE.matcher(dict);
     if (!d.find() || !f.find() || !s.find()) {
-      throw new IllegalArgumentException(file + ": malformed .npy header " + dict.trim());
+      throw new IllegalArgumentException(origin + ": malformed .npy header " + dict.trim());
     }
     DType dtype = DType.fromDescr(d.group(1));
     if (dtype == null) {
-      throw new IllegalArgumentException(file + ": unsupported dtype '" + d.group(1) + "' (supported: <f4 <f8 <i8 |u1 "
-          + "|b1 <f2, little-endian)");
+      throw new IllegalArgumentException(origin + ": unsupported dtype '" + d.group(1) + "' (supported: " + SUPPORTED
+          + ", little-endian)");
     }
-    long[] shape = parseShape(file, s.group(1));
+    long[] shape = parseShape(origin, s.group(1));
     long n = numel(shape);
     if (f.group(1).equals("True") && shape.length > 1 && n > 1) {
-      throw new IllegalArgumentException(file + ": Fortran-ordered arrays are not supported; save with "
+      throw new IllegalArgumentException(origin + ": Fortran-ordered arrays are not supported; save with "
           + "np.ascontiguousarray(...) first");
     }
     long bytes = n * dtype.bytes();
     long dataStart = start + hlen;
     if (dataStart + bytes > all.length) {
-      throw new IllegalArgumentException(file + ": truncated .npy data: " + dtype.descr() + " " + Arrays.toString(shape)
-          + " needs " + bytes + " bytes, file has " + (all.length - dataStart));
+      throw new IllegalArgumentException(origin + ": truncated .npy data: " + dtype.descr() + " "
+          + Arrays.toString(shape) + " needs " + bytes + " bytes, file has " + (all.length - dataStart));
     }
     return new Array(dtype, shape, Arrays.copyOfRange(all, (int) dataStart, (int) (dataStart + bytes)));
   }
@@ -242,7 +361,7 @@ public final class Npy {
     }
   }
 
-  private static long[] parseShape(Path file, String inner) {
+  private static long[] parseShape(String origin, String inner) {
     String[] parts = inner.split(",");
     long[] shape = new long[parts.length];
     int n = 0;
@@ -252,9 +371,9 @@ public final class Npy {
       try {
         shape[n++] = Long.parseLong(v);
       } catch (NumberFormatException e) {
-        throw new IllegalArgumentException(file + ": bad shape (" + inner + ")");
+        throw new IllegalArgumentException(origin + ": bad shape (" + inner + ")");
       }
-      if (shape[n - 1] < 0) throw new IllegalArgumentException(file + ": bad shape (" + inner + ")");
+      if (shape[n - 1] < 0) throw new IllegalArgumentException(origin + ": bad shape (" + inner + ")");
     }
     return Arrays.copyOf(shape, n);
   }

@@ -13,12 +13,37 @@ import org.bytedeco.pytorch.Tensor;
  * premultiplied by alpha ({@code RGBa} / {@code La}) and un-premultiplied afterwards with Pillow's integer
  * arithmetic. Float ({@code F}) maps use the same coefficients in double precision, stored as float32 between passes.
  * Palette and bilevel images are resized with nearest-neighbour, as Pillow forces for them.
+ *
+ * <p>Also the explicit {@code BILINEAR} (8-bit) and {@code NEAREST} (float) resizes torchvision's
+ * {@code transforms.Resize} applies to PIL training images. One implementation of Pillow's kernels for all of them.
  */
 public final class PilResize {
   private static final int PRECISION_BITS = 32 - 8 - 2;
-  private static final double BICUBIC_SUPPORT = 2.0;
 
   private PilResize() {}
+
+  /** The resampling filters used here, with Pillow's supports and kernels ({@code Resample.c}). */
+  private enum Filter {
+    /** Pillow's {@code bilinear_filter}: the triangle, support 1. */
+    BILINEAR(1.0),
+    /** Pillow's {@code bicubic_filter}, a = -0.5, support 2. */
+    BICUBIC(2.0);
+
+    final double support;
+
+    Filter(double support) {
+      this.support = support;
+    }
+
+    double weight(double x) {
+      if (x < 0.0) x = -x;
+      if (this == BILINEAR) return x < 1.0 ? 1.0 - x : 0.0;
+      final double a = -0.5;
+      if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
+      if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * a;
+      return 0.0;
+    }
+  }
 
   /** {@code image.resize((width, height))} with Pillow's default filter for the mode. */
   public static PilImage resize(PilImage im, int width, int height) {
@@ -43,7 +68,7 @@ public final class PilResize {
     float[] cur = map;
     int curW = inWidth;
     if (width != inWidth) {
-      Coeffs c = Coeffs.bicubic(inWidth, width);
+      Coeffs c = Coeffs.of(Filter.BICUBIC, inWidth, width);
       float[] out = new float[width * inHeight];
       for (int y = 0; y < inHeight; y++) {
         for (int x = 0; x < width; x++) {
@@ -57,7 +82,7 @@ public final class PilResize {
       curW = width;
     }
     if (height != inHeight) {
-      Coeffs c = Coeffs.bicubic(inHeight, height);
+      Coeffs c = Coeffs.of(Filter.BICUBIC, inHeight, height);
       float[] out = new float[curW * height];
       for (int y = 0; y < height; y++) {
         int min = c.bounds[2 * y];
@@ -80,12 +105,57 @@ public final class PilResize {
     return Tensors.fromFloats(out, height, width);
   }
 
-  /** Pillow's {@code precompute_coeffs} for the bicubic filter over the whole input (box 0..inSize). */
+  /**
+   * {@code image.resize((outW, outH), Image.BILINEAR)} of interleaved 8-bit pixels (Pillow: always antialiased, the
+   * triangle stretched by the downscale factor, the same fixed-point passes as the default bicubic).
+   *
+   * @param hwc (h, w, bands) unsigned bytes
+   * @return (outH, outW, bands) bytes, a new array
+   */
+  public static byte[] bilinear(byte[] hwc, int w, int h, int bands, int outW, int outH) {
+    return resample8(hwc, w, h, bands, outW, outH, Filter.BILINEAR);
+  }
+
+  /**
+   * {@code image.resize((outW, outH), Image.NEAREST)} of a mode {@code F} image.
+   *
+   * @param map row-major (h, w) values
+   * @return row-major (outH, outW) values, a new array
+   */
+  public static float[] nearest(float[] map, int w, int h, int outW, int outH) {
+    if (outW == w && outH == h) return map.clone();
+    int[] xs = nearestIndices(w, outW);
+    int[] ys = nearestIndices(h, outH);
+    float[] out = new float[outW * outH];
+    for (int y = 0; y < outH; y++) {
+      int row = ys[y] * w;
+      for (int x = 0; x < outW; x++) out[y * outW + x] = map[row + xs[x]];
+    }
+    return out;
+  }
+
+  /**
+   * Source index of each output index of Pillow's NEAREST resize along one axis (its affine transform sampling at
+   * pixel centres): the coordinate starts at {@code s / 2} and is accumulated ({@code s = in / out} in double), not
+   * computed in closed form, which decides some ties differently from {@code floor((i + 0.5) * s)}.
+   */
+  public static int[] nearestIndices(int in, int out) {
+    double s = (double) in / out;
+    int[] idx = new int[out];
+    double t = s * 0.5;
+    for (int i = 0; i < out; i++) {
+      idx[i] = Math.min((int) t, in - 1); // t > 0: the cast floors, as Pillow's COORD
+      t += s;
+    }
+    return idx;
+  }
+
+  /** Pillow's {@code precompute_coeffs} for a filter over the whole input (box 0..inSize). */
   private record Coeffs(int ksize, int[] bounds, double[] kk, int[] fixed) {
-    static Coeffs bicubic(int inSize, int outSize) {
+    static Coeffs of(Filter filter, int inSize, int outSize) {
       double scale = (double) inSize / outSize;
       double filterscale = Math.max(scale, 1.0);
-      double support = BICUBIC_SUPPORT * filterscale;
+      double support = filter.support * filterscale;
       int ksize = (int) Math.ceil(support) * 2 + 1;
       double[] kk = new double[outSize * ksize];
       int[] bounds = new int[outSize * 2];
@@ -96,7 +166,7 @@ public final class PilResize {
         int xmax = Math.min(inSize, (int) (center + support + 0.5)) - xmin;
         double ww = 0.0;
         for (int x = 0; x < xmax; x++) {
-          double w = bicubicFilter((x + xmin - center + 0.5) * ss);
+          double w = filter.weight((x + xmin - center + 0.5) * ss);
           kk[xx * ksize + x] = w;
           ww += w;
         }
@@ -115,15 +185,6 @@ public final class PilResize {
     }
   }
 
-  /** Pillow's bicubic kernel, a = -0.5. */
-  private static double bicubicFilter(double x) {
-    final double a = -0.5;
-    if (x < 0.0) x = -x;
-    if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
-    if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * a;
-    return 0.0;
-  }
-
   private static int clip8(int v) {
     int s = v >> PRECISION_BITS; // arithmetic shift: floor, as Pillow's lookup-table clip
     return s < 0 ? 0 : Math.min(s, 255);
@@ -131,30 +192,38 @@ public final class PilResize {
 
   private static PilImage bicubic8(PilImage im, int width, int height) {
     int bands = im.mode().bands();
-    byte[] cur = im.pixels();
-    int curW = im.width();
-    int inH = im.height();
-    if (width != im.width()) {
-      Coeffs c = Coeffs.bicubic(im.width(), width);
-      byte[] out = new byte[width * inH * bands];
-      for (int y = 0; y < inH; y++) {
-        for (int x = 0; x < width; x++) {
+    byte[] out = resample8(im.pixels(), im.width(), im.height(), bands, width, height, Filter.BICUBIC);
+    return new PilImage(im.mode(), width, height, out);
+  }
+
+  /**
+   * Pillow's 8-bit separable resampling ({@code ImagingResampleHorizontal_8bpc} then {@code ..Vertical_8bpc}): each
+   * pass sums in 22-bit fixed point and rounds to uint8; a pass whose size does not change is skipped.
+   */
+  private static byte[] resample8(byte[] hwc, int w, int h, int bands, int outW, int outH, Filter filter) {
+    byte[] cur = hwc;
+    int curW = w;
+    if (outW != w) {
+      Coeffs c = Coeffs.of(filter, w, outW);
+      byte[] out = new byte[outW * h * bands];
+      for (int y = 0; y < h; y++) {
+        for (int x = 0; x < outW; x++) {
           int min = c.bounds[2 * x];
           int n = c.bounds[2 * x + 1];
           for (int b = 0; b < bands; b++) {
             int ss = 1 << (PRECISION_BITS - 1);
             for (int k = 0; k < n; k++) ss += (cur[(y * curW + min + k) * bands + b] & 0xff) * c.fixed[x * c.ksize + k];
-            out[(y * width + x) * bands + b] = (byte) clip8(ss);
+            out[(y * outW + x) * bands + b] = (byte) clip8(ss);
           }
         }
       }
       cur = out;
-      curW = width;
+      curW = outW;
     }
-    if (height != inH) {
-      Coeffs c = Coeffs.bicubic(inH, height);
-      byte[] out = new byte[curW * height * bands];
-      for (int y = 0; y < height; y++) {
+    if (outH != h) {
+      Coeffs c = Coeffs.of(filter, h, outH);
+      byte[] out = new byte[curW * outH * bands];
+      for (int y = 0; y < outH; y++) {
         int min = c.bounds[2 * y];
         int n = c.bounds[2 * y + 1];
         for (int x = 0; x < curW; x++) {
@@ -167,7 +236,7 @@ public final class PilResize {
       }
       cur = out;
     }
-    return new PilImage(im.mode(), width, height, cur);
+    return cur == hwc ? hwc.clone() : cur;
   }
 
   /** Pillow's {@code MULDIV255}: round(a * b / 255) with integer arithmetic. */
@@ -206,24 +275,16 @@ public final class PilResize {
     return im;
   }
 
-  /** Pillow's NEAREST resize: an affine transform sampling at pixel centres, coordinates accumulated in double. */
+  /** Pillow's NEAREST resize of 8-bit pixels (palette and bilevel images), with {@link #nearestIndices}. */
   private static PilImage nearest(PilImage im, int width, int height) {
     int bands = im.mode().bands();
-    double a0 = (double) im.width() / width;
-    double a4 = (double) im.height() / height;
+    int[] xs = nearestIndices(im.width(), width);
+    int[] ys = nearestIndices(im.height(), height);
     byte[] out = new byte[width * height * bands];
-    double yo = a4 * 0.5;
     for (int y = 0; y < height; y++) {
-      double xx = a0 * 0.5;
-      int yin = yo < 0 ? -1 : (int) yo;
       for (int x = 0; x < width; x++) {
-        int xin = xx < 0 ? -1 : (int) xx;
-        if (xin >= 0 && xin < im.width() && yin >= 0 && yin < im.height()) {
-          System.arraycopy(im.pixels(), (yin * im.width() + xin) * bands, out, (y * width + x) * bands, bands);
-        }
-        xx += a0;
+        System.arraycopy(im.pixels(), (ys[y] * im.width() + xs[x]) * bands, out, (y * width + x) * bands, bands);
       }
-      yo += a4;
     }
     return new PilImage(im.mode(), width, height, out);
   }

@@ -12,6 +12,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import marigold4j.eval.depth.PythonFormat;
 import marigold4j.image.AtomicFiles;
 import marigold4j.image.Png16;
 import marigold4j.image.RgbPng;
@@ -233,16 +234,16 @@ public final class HypersimPreprocessor {
         dMax = Math.max(dMax, restored[i]);
       }
       cells.add(rgbRel);
-      cells.add(PythonRepr.of(NumpyStats.mean(rgbValues)));
-      cells.add(PythonRepr.of(NumpyStats.std(rgbValues)));
-      cells.add(PythonRepr.of(rgbMin)); // a uint8 stored into a float column: "0.0"
-      cells.add(PythonRepr.of(rgbMax));
+      cells.add(PythonFormat.repr(NumpyStats.mean(rgbValues)));
+      cells.add(PythonFormat.repr(NumpyStats.std(rgbValues)));
+      cells.add(PythonFormat.repr(rgbMin)); // a uint8 stored into a float column: "0.0"
+      cells.add(PythonFormat.repr(rgbMax));
       cells.add(depthRel);
-      cells.add(PythonRepr.of(NumpyStats.mean(restored)));
-      cells.add(PythonRepr.of(NumpyStats.std(restored)));
-      cells.add(PythonRepr.of(dMin));
-      cells.add(PythonRepr.of(dMax));
-      cells.add(PythonRepr.of(invalidRatio));
+      cells.add(PythonFormat.repr(NumpyStats.mean(restored)));
+      cells.add(PythonFormat.repr(NumpyStats.std(restored)));
+      cells.add(PythonFormat.repr(dMin));
+      cells.add(PythonFormat.repr(dMax));
+      cells.add(PythonFormat.repr(invalidRatio));
       return new Done(row, cells, rgbRel + " " + depthRel, skip, null);
     } catch (RuntimeException e) {
       return new Done(row, null, null, false, row.name() + ": " + e.getMessage());

@@ -16,18 +16,11 @@ import org.bytedeco.pytorch.Tensor;
  * for (long t : s.timesteps()) { StepOutput o = s.step(unet(latent, t), t, latent); latent = o.prevSample(); }
  * }</pre>
  */
-public final class DDIMScheduler implements Scheduler {
-  private final SchedulerConfig config;
-  private final float[] betas;
-  private final float[] alphasCumprod;
+public final class DDIMScheduler extends ScheduleBase implements Scheduler {
   private final float finalAlphaCumprod;
-  private int numInferenceSteps;
-  private long[] timesteps = new long[0];
 
   public DDIMScheduler(SchedulerConfig config) {
-    this.config = config;
-    this.betas = NoiseSchedule.betas(config);
-    this.alphasCumprod = NoiseSchedule.alphasCumprod(betas);
+    super(config);
     // the step after timestep 0 has no alphas_cumprod entry: 1, or (Stable Diffusion) the one of timestep 0
     this.finalAlphaCumprod = config.setAlphaToOne() ? 1f : alphasCumprod[0];
   }
@@ -42,44 +35,13 @@ public final class DDIMScheduler implements Scheduler {
   }
 
   @Override
-  public SchedulerConfig config() {
-    return config;
-  }
-
-  @Override
   public DDIMScheduler withTimestepSpacing(TimestepSpacing spacing) {
     return new DDIMScheduler(config.withTimestepSpacing(spacing));
-  }
-
-  @Override
-  public Tensor betas() {
-    return NoiseSchedule.tensor(betas);
-  }
-
-  @Override
-  public Tensor alphasCumprod() {
-    return NoiseSchedule.tensor(alphasCumprod);
-  }
-
-  @Override
-  public float alphaCumprod(long timestep) {
-    return alphasCumprod[checkTimestep(timestep)];
   }
 
   /** alphas_cumprod used when the previous timestep is negative. */
   public float finalAlphaCumprod() {
     return finalAlphaCumprod;
-  }
-
-  @Override
-  public void setTimesteps(int numInferenceSteps) {
-    this.timesteps = NoiseSchedule.timesteps(config, numInferenceSteps);
-    this.numInferenceSteps = numInferenceSteps;
-  }
-
-  @Override
-  public long[] timesteps() {
-    return timesteps.clone();
   }
 
   /** The timestep the step from {@code timestep} lands on: t - num_train_timesteps // num_inference_steps. */
@@ -125,25 +87,8 @@ public final class DDIMScheduler implements Scheduler {
     return new StepOutput(prevSample, predOriginal);
   }
 
-  @Override
-  public Tensor addNoise(Tensor originalSamples, Tensor noise, Tensor timesteps) {
-    return NoiseSchedule.addNoise(alphasCumprod, originalSamples, noise, timesteps);
-  }
-
-  @Override
-  public Tensor getVelocity(Tensor sample, Tensor noise, Tensor timesteps) {
-    return NoiseSchedule.velocity(alphasCumprod, sample, noise, timesteps);
-  }
-
   private void requireTimesteps() {
     if (numInferenceSteps == 0) throw new IllegalStateException("call setTimesteps(n) before step()");
-  }
-
-  private int checkTimestep(long t) {
-    if (t < 0 || t >= alphasCumprod.length) {
-      throw new IllegalArgumentException("timestep " + t + " outside [0, " + alphasCumprod.length + ")");
-    }
-    return (int) t;
   }
 
   @Override

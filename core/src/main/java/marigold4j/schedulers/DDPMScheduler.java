@@ -18,23 +18,19 @@ import org.bytedeco.pytorch.global.torch;
  * {@code get_velocity}; {@link #step} supports the fixed variance types ({@code fixed_small}, Stable Diffusion's
  * choice, {@code fixed_small_log}, {@code fixed_large}).
  */
-public final class DDPMScheduler implements Scheduler {
-  private final SchedulerConfig config;
-  private final float[] betas;
-  private final float[] alphasCumprod;
-  private int numInferenceSteps;
-  private long[] timesteps = new long[0];
-
+public final class DDPMScheduler extends ScheduleBase implements Scheduler {
   public DDPMScheduler(SchedulerConfig config) {
+    super(supported(config));
+  }
+
+  private static SchedulerConfig supported(SchedulerConfig config) {
     VarianceType v = config.varianceType();
     if (v == VarianceType.FIXED_LARGE_LOG || v == VarianceType.LEARNED || v == VarianceType.LEARNED_RANGE) {
       // learned variances need a model predicting 2x channels; fixed_large_log yields sqrt(log(beta)) = NaN upstream
       throw SchedulerConfig.invalid(config.source(), "variance_type", "'" + v.jsonName() + "' is not supported by "
           + "DDPMScheduler here (fixed_small, fixed_small_log, fixed_large)");
     }
-    this.config = config;
-    this.betas = NoiseSchedule.betas(config);
-    this.alphasCumprod = NoiseSchedule.alphasCumprod(betas);
+    return config;
   }
 
   /**
@@ -46,39 +42,8 @@ public final class DDPMScheduler implements Scheduler {
   }
 
   @Override
-  public SchedulerConfig config() {
-    return config;
-  }
-
-  @Override
   public DDPMScheduler withTimestepSpacing(TimestepSpacing spacing) {
     return new DDPMScheduler(config.withTimestepSpacing(spacing));
-  }
-
-  @Override
-  public Tensor betas() {
-    return NoiseSchedule.tensor(betas);
-  }
-
-  @Override
-  public Tensor alphasCumprod() {
-    return NoiseSchedule.tensor(alphasCumprod);
-  }
-
-  @Override
-  public float alphaCumprod(long timestep) {
-    return alphasCumprod[checkTimestep(timestep)];
-  }
-
-  @Override
-  public void setTimesteps(int numInferenceSteps) {
-    this.timesteps = NoiseSchedule.timesteps(config, numInferenceSteps);
-    this.numInferenceSteps = numInferenceSteps;
-  }
-
-  @Override
-  public long[] timesteps() {
-    return timesteps.clone();
   }
 
   /** t - num_train_timesteps // num_inference_steps (a decrement of 1 before {@link #setTimesteps(int)}). */
@@ -144,23 +109,6 @@ public final class DDPMScheduler implements Scheduler {
       case FIXED_LARGE -> (float) Math.sqrt(currentBetaT);
       default -> throw new IllegalStateException(config.varianceType().toString());
     };
-  }
-
-  @Override
-  public Tensor addNoise(Tensor originalSamples, Tensor noise, Tensor timesteps) {
-    return NoiseSchedule.addNoise(alphasCumprod, originalSamples, noise, timesteps);
-  }
-
-  @Override
-  public Tensor getVelocity(Tensor sample, Tensor noise, Tensor timesteps) {
-    return NoiseSchedule.velocity(alphasCumprod, sample, noise, timesteps);
-  }
-
-  private int checkTimestep(long t) {
-    if (t < 0 || t >= alphasCumprod.length) {
-      throw new IllegalArgumentException("timestep " + t + " outside [0, " + alphasCumprod.length + ")");
-    }
-    return (int) t;
   }
 
   @Override

@@ -2,23 +2,24 @@ package marigold4j.prep;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import marigold4j.eval.depth.PythonFormat;
 import org.junit.jupiter.api.Test;
 
 /** Python's float repr and numpy's pairwise sums, as pandas writes Hypersim's meta csv. */
 class NumpyFormattingTest {
   @Test
   void formatsFloatsAsPythonRepr() {
-    assertThat(PythonRepr.of(0.0)).isEqualTo("0.0");
-    assertThat(PythonRepr.of(255)).isEqualTo("255.0");
-    assertThat(PythonRepr.of(4.144)).isEqualTo("4.144");
-    assertThat(PythonRepr.of(0.032552083333333336)).isEqualTo("0.032552083333333336");
-    assertThat(PythonRepr.of(1e-5)).isEqualTo("1e-05");
-    assertThat(PythonRepr.of(0.0001)).isEqualTo("0.0001");
-    assertThat(PythonRepr.of(1.5e16)).isEqualTo("1.5e+16");
-    assertThat(PythonRepr.of(1e15)).isEqualTo("1000000000000000.0");
-    assertThat(PythonRepr.of(-2.5)).isEqualTo("-2.5");
-    assertThat(PythonRepr.of(0.1 + 0.2)).isEqualTo("0.30000000000000004");
-    assertThat(PythonRepr.of(Double.NaN)).isEqualTo("nan");
+    assertThat(PythonFormat.repr(0.0)).isEqualTo("0.0");
+    assertThat(PythonFormat.repr(255)).isEqualTo("255.0");
+    assertThat(PythonFormat.repr(4.144)).isEqualTo("4.144");
+    assertThat(PythonFormat.repr(0.032552083333333336)).isEqualTo("0.032552083333333336");
+    assertThat(PythonFormat.repr(1e-5)).isEqualTo("1e-05");
+    assertThat(PythonFormat.repr(0.0001)).isEqualTo("0.0001");
+    assertThat(PythonFormat.repr(1.5e16)).isEqualTo("1.5e+16");
+    assertThat(PythonFormat.repr(1e15)).isEqualTo("1000000000000000.0");
+    assertThat(PythonFormat.repr(-2.5)).isEqualTo("-2.5");
+    assertThat(PythonFormat.repr(0.1 + 0.2)).isEqualTo("0.30000000000000004");
+    assertThat(PythonFormat.repr(Double.NaN)).isEqualTo("nan");
   }
 
   @Test

@@ -1,15 +1,7 @@
 package marigold4j.testing;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Enumeration;
-import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipFile;
 import marigold4j.image.Npy;
 
 /** A numpy {@code .npz} fixture (a zip of {@code .npy} members) as plain Java arrays. */
@@ -21,24 +13,7 @@ public final class Npz {
   }
 
   public static Npz load(Path file) {
-    Map<String, Npy.Array> out = new LinkedHashMap<>();
-    try (ZipFile zip = new ZipFile(file.toFile())) {
-      Path tmp = Files.createTempFile("npz", ".npy");
-      try {
-        for (Enumeration<? extends ZipEntry> e = zip.entries(); e.hasMoreElements(); ) {
-          ZipEntry entry = e.nextElement();
-          try (InputStream in = zip.getInputStream(entry)) {
-            Files.write(tmp, in.readAllBytes());
-          }
-          out.put(entry.getName().replaceAll("\\.npy$", ""), Npy.read(tmp));
-        }
-      } finally {
-        Files.deleteIfExists(tmp);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return new Npz(out);
+    return new Npz(Npy.readNpz(file));
   }
 
   public Npy.Array array(String key) {

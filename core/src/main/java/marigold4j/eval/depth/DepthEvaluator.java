@@ -11,6 +11,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import marigold4j.image.Npy;
 import marigold4j.torch.Engine;
 import marigold4j.torch.Tensors;
 import org.bytedeco.javacpp.BytePointer;
@@ -197,18 +198,13 @@ public final class DepthEvaluator {
 
   /** Reads a prediction {@code .npy}; its squeezed shape must be the GT's {@code [H, W]}. */
   static float[] readPrediction(Path file, EvalDataset.GroundTruth gt) {
-    Npy.Array a;
-    try {
-      a = Npy.read(file);
-    } catch (IOException e) {
-      throw new UncheckedIOException("reading prediction " + file + ": " + e.getMessage(), e);
-    }
+    Npy.Array a = Npy.read(file);
     if (!Arrays.equals(a.squeezedShape(), new long[] {gt.height(), gt.width()})) {
       throw new IllegalArgumentException("prediction " + file + " has shape " + Arrays.toString(a.shape())
           + "; the ground truth of " + gt.rgbRelativePath() + " is [" + gt.height() + ", " + gt.width() + "]");
     }
-    if (!a.dtype().equals("<f4")) {
-      LOG.warn("prediction {} is {}, not float32: converted to float32", file, a.dtype());
+    if (a.dtype() != Npy.DType.F4) {
+      LOG.warn("prediction {} is {}, not float32: converted to float32", file, a.dtype().descr());
     }
     return a.toFloats();
   }

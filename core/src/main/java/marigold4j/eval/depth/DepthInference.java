@@ -5,6 +5,7 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import marigold4j.image.Npy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,7 +42,7 @@ public final class DepthInference {
         Files.createDirectories(file.getParent());
         if (Files.exists(file)) LOG.warn("Existing file: '{}' will be overwritten", file);
         try (OutputStream out = Files.newOutputStream(file)) {
-          Npy.writeFloat32(out, map.values(), map.height(), map.width());
+          Npy.write(out, Npy.Array.ofFloats(map.values(), map.height(), map.width()));
         }
       } catch (IOException e) {
         throw new UncheckedIOException("writing prediction " + file + ": " + e.getMessage(), e);

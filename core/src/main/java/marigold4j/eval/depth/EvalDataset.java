@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import javax.imageio.ImageIO;
+import marigold4j.image.Npy;
 
 /**
  * One evaluation dataset opened for reading: the filename list (after the original's filtering) and, per sample,

@@ -8,7 +8,8 @@ import java.util.List;
 
 /**
  * Text exactly as the original evaluation's Python prints it: {@code repr(float)} and tabulate's {@code "simple"}
- * table without headers. The written metric files must be byte-identical to the original's.
+ * table without headers. The written metric files must be byte-identical to the original's. The one {@code repr}
+ * of the project: dataset preparation writes pandas' float csv cells with it too.
  */
 public final class PythonFormat {
   private PythonFormat() {}

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import marigold4j.image.Npy;
 import marigold4j.torch.Engine;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -160,14 +161,14 @@ public final class DsineEvaluation {
 
   /** Reads a saved prediction: {@code [3, H, W]}, {@code [1, 3, H, W]} or {@code [H, W, 3]} float32 / float64. */
   static NormalMap readPrediction(Path file) {
-    NpyArray a = NpyArray.read(file);
+    Npy.Array a = Npy.read(file);
     long[] s = a.shape();
     if (s.length == 4 && s[0] == 1) s = new long[] {s[1], s[2], s[3]};
     if (s.length != 3 || (s[0] != 3 && s[2] != 3)) {
       throw new IllegalArgumentException(file + ": prediction has shape " + java.util.Arrays.toString(a.shape())
           + ", expected [3, H, W]");
     }
-    float[] v = a.floats();
+    float[] v = a.toFloats();
     if (s[0] == 3) return new NormalMap((int) s[1], (int) s[2], v);
     int h = (int) s[0];
     int w = (int) s[1];

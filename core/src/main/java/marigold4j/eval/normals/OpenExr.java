@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.zip.DataFormatException;
 import java.util.zip.Inflater;
+import marigold4j.image.Float16;
 
 /**
  * A small pure-Java reader for single-part scan-line OpenEXR files, enough for the normal maps of the DSINE
@@ -138,7 +139,7 @@ public final class OpenExr {
           for (int x = 0; x < width; x++) {
             dst[row + x] = switch (c.pixelType) {
               case 0 -> (float) Integer.toUnsignedLong(p.getInt());
-              case 1 -> halfToFloat(p.getShort());
+              case 1 -> Float16.toFloat(p.getShort());
               default -> p.getFloat();
             };
           }
@@ -222,18 +223,5 @@ public final class OpenExr {
     int half = (t.length + 1) / 2;
     for (int i = 0; i < t.length; i++) out[i] = (i & 1) == 0 ? t[i / 2] : t[half + i / 2];
     return out;
-  }
-
-  /** IEEE 754 binary16 to float32 (exact: every half value is a float). */
-  static float halfToFloat(short h) {
-    int sign = (h & 0x8000) << 16;
-    int exp = (h >>> 10) & 0x1f;
-    int mant = h & 0x3ff;
-    if (exp == 0x1f) return Float.intBitsToFloat(sign | 0x7f800000 | (mant << 13));
-    if (exp == 0) {
-      float v = mant * 0x1p-24f; // subnormal (or zero): mant x 2^-24, exact in float
-      return sign != 0 ? -v : v;
-    }
-    return Float.intBitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
   }
 }

@@ -3,7 +3,6 @@ package marigold4j.models.clip;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import marigold4j.checkpoint.CheckpointException;
 import marigold4j.nn.Module;
 import marigold4j.torch.Tensors;
 import org.bytedeco.pytorch.Tensor;
@@ -47,16 +46,7 @@ public final class CLIPTextModel extends Module {
 
   /** Loads {@code config.json} and the weights of a {@code text_encoder/} folder, converted to {@code dtype}. */
   public static CLIPTextModel load(Path componentDir, torch.ScalarType dtype) {
-    Path configFile = componentDir.resolve("config.json");
-    CLIPTextConfig config = CLIPTextConfig.read(configFile);
-    CLIPTextModel model;
-    try {
-      model = fromConfig(config);
-    } catch (CheckpointException e) {
-      throw new CheckpointException(configFile, e.getMessage(), e);
-    }
-    CLIPCheckpoints.load(model, componentDir, dtype);
-    return model;
+    return CLIPCheckpoints.load(componentDir, dtype, CLIPTextConfig::read, CLIPTextModel::fromConfig);
   }
 
   public CLIPTextConfig config() {

@@ -3,7 +3,6 @@ package marigold4j.models.clip;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import marigold4j.checkpoint.CheckpointException;
 import marigold4j.nn.Linear;
 import marigold4j.nn.Module;
 import org.bytedeco.pytorch.Tensor;
@@ -49,16 +48,7 @@ public final class CLIPVisionModelWithProjection extends Module {
 
   /** Loads {@code config.json} and the weights of an {@code image_encoder/} folder, converted to {@code dtype}. */
   public static CLIPVisionModelWithProjection load(Path componentDir, torch.ScalarType dtype) {
-    Path configFile = componentDir.resolve("config.json");
-    CLIPVisionConfig config = CLIPVisionConfig.read(configFile);
-    CLIPVisionModelWithProjection model;
-    try {
-      model = fromConfig(config);
-    } catch (CheckpointException e) {
-      throw new CheckpointException(configFile, e.getMessage(), e);
-    }
-    CLIPCheckpoints.load(model, componentDir, dtype);
-    return model;
+    return CLIPCheckpoints.load(componentDir, dtype, CLIPVisionConfig::read, CLIPVisionModelWithProjection::fromConfig);
   }
 
   public CLIPVisionConfig config() {

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import marigold4j.image.Npy;
 import marigold4j.testing.Golden;
 import org.junit.jupiter.api.Test;
 
@@ -59,7 +60,7 @@ class DatasetConfigTest {
     Path file = Golden.fixtures().resolve("eval/depth/scannet_mini/prediction/scene0120_02/color/pred_001900.npy");
     Npy.Array a = Npy.read(file);
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    Npy.writeFloat32(out, a.toFloats(), a.shape());
+    Npy.write(out, Npy.Array.ofFloats(a.toFloats(), a.shape()));
     assertThat(out.toByteArray()).isEqualTo(Files.readAllBytes(file));
   }
 }

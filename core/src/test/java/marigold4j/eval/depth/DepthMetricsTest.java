@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.function.BiFunction;
+import marigold4j.image.Npy;
 import marigold4j.torch.Engine;
 import marigold4j.torch.Tensors;
 import org.bytedeco.javacpp.BytePointer;

@@ -3,6 +3,7 @@ package marigold4j.eval.depth;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import marigold4j.image.Npy;
 import org.junit.jupiter.api.Test;
 
 /** {@code align_depth_least_square} and {@code depth2disparity} against the original on small arrays. */

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import marigold4j.image.Npy;
 import marigold4j.testing.Golden;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -32,8 +33,8 @@ class DsineBenchmarkTest {
     return d.samples(DATA, SPLITS);
   }
 
-  private static Map<String, NpyArray> expected(DsineDataset d, String file) {
-    return Npz.read(CASE.resolve("expected").resolve(d.id()).resolve(file));
+  private static Map<String, Npy.Array> expected(DsineDataset d, String file) {
+    return Npy.readNpz(CASE.resolve("expected").resolve(d.id()).resolve(file));
   }
 
   @ParameterizedTest
@@ -49,44 +50,44 @@ class DsineBenchmarkTest {
   @ParameterizedTest
   @EnumSource(DsineDataset.class)
   void decodesGroundTruthNormalsAndMaskAsTheLoader(DsineDataset d) {
-    Map<String, NpyArray> loader = expected(d, "loader_sample_000.npz");
+    Map<String, Npy.Array> loader = expected(d, "loader_sample_000.npz");
     GroundTruth gt = DsineLoader.groundTruth(samples(d).get(0));
-    NpyArray normal = loader.get("normal"); // [3, H, W]
+    Npy.Array normal = loader.get("normal"); // [3, H, W]
     assertThat(new long[] {3, gt.normals().height(), gt.normals().width()}).containsExactly(normal.shape());
-    assertSameFloats(gt.normals().chw(), normal.floats(), d.id() + " normals");
-    assertThat(gt.mask()).as(d.id() + " mask").containsExactly(loader.get("normal_mask").booleans());
+    assertSameFloats(gt.normals().chw(), normal.toFloats(), d.id() + " normals");
+    assertThat(gt.mask()).as(d.id() + " mask").containsExactly(loader.get("normal_mask").toBooleans());
   }
 
   @ParameterizedTest
   @EnumSource(DsineDataset.class)
   void normalisesTheImageAsTheLoader(DsineDataset d) {
-    Map<String, NpyArray> loader = expected(d, "loader_sample_000.npz");
+    Map<String, Npy.Array> loader = expected(d, "loader_sample_000.npz");
     float[] img = DsineInput.imageNetNormalized(DsineLoader.readImage(samples(d).get(0).imagePath()));
-    assertSameFloats(img, loader.get("img").floats(), d.id() + " ImageNet-normalised image");
+    assertSameFloats(img, loader.get("img").toFloats(), d.id() + " ImageNet-normalised image");
   }
 
   @ParameterizedTest
   @EnumSource(DsineDataset.class)
   void preparesTheModelInputAsTheTestScript(DsineDataset d) {
-    NpyArray expected = NpyArray.read(CASE.resolve("expected").resolve(d.id()).resolve("model_input_000.npy"));
+    Npy.Array expected = Npy.read(CASE.resolve("expected").resolve(d.id()).resolve("model_input_000.npy"));
     Rgb8Image input = DsineInput.forModel(DsineLoader.readImage(samples(d).get(0).imagePath()));
     assertThat(new long[] {input.height(), input.width(), 3}).containsExactly(expected.shape());
-    assertThat(input.hwc()).as(d.id() + " uint8 model input").containsExactly(expected.bytes());
+    assertThat(input.hwc()).as(d.id() + " uint8 model input").containsExactly(expected.data());
   }
 
   @ParameterizedTest
   @EnumSource(DsineDataset.class)
   void reproducesPerPixelErrorsBitForBit(DsineDataset d) {
-    Map<String, NpyArray> z = expected(d, "per_sample_errors.npz");
+    Map<String, Npy.Array> z = expected(d, "per_sample_errors.npz");
     List<DsineSample> samples = samples(d);
     DsineEvaluation.PredictionSource source =
         DsineEvaluation.savedPredictions(CASE.resolve("prediction"), NormalFrame.LUB);
     for (int k = 0; k < samples.size(); k++) {
       GroundTruth gt = DsineLoader.groundTruth(samples.get(k));
       float[] err = NormalErrors.angularErrorDegrees(source.predict(samples.get(k)), gt.normals());
-      assertSameFloats(err, z.get(String.format("error_%03d", k)).floats(), d.id() + " errors of sample " + k);
+      assertSameFloats(err, z.get(String.format("error_%03d", k)).toFloats(), d.id() + " errors of sample " + k);
       assertThat(gt.mask()).as(d.id() + " mask of sample " + k)
-          .containsExactly(z.get(String.format("mask_%03d", k)).booleans());
+          .containsExactly(z.get(String.format("mask_%03d", k)).toBooleans());
     }
   }
 
@@ -95,7 +96,7 @@ class DsineBenchmarkTest {
   void reproducesPooledErrorsMetricsAndMetricsTxt(DsineDataset d) throws IOException {
     DsineEvaluation.DatasetResult r = DsineEvaluation.evaluate(samples(d),
         DsineEvaluation.savedPredictions(CASE.resolve("prediction"), NormalFrame.LUB), null);
-    float[] pooled = NpyArray.read(CASE.resolve("expected").resolve(d.id()).resolve("total_normal_errors.npy")).floats();
+    float[] pooled = Npy.read(CASE.resolve("expected").resolve(d.id()).resolve("total_normal_errors.npy")).toFloats();
     assertSameFloats(r.pooledErrors(), pooled, d.id() + " pooled errors");
 
     JsonNode summary = Golden.readJson(CASE.resolve("expected/driver_summary.json")).get(d.id());

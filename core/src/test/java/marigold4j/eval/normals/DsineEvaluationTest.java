@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import marigold4j.image.Npy;
 import marigold4j.torch.Tensors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -75,8 +76,8 @@ class DsineEvaluationTest {
         DsineEvaluation.evaluate(samples, DsineEvaluation.savedPredictions(PRED, NormalFrame.LUB), null);
     assertThat(viaModel.metrics()).isEqualTo(saved.metrics());
     assertThat(gradEnabled[0]).as("grad mode during predict").isFalse();
-    NpyArray firstInput = NpyArray.read(CASE.resolve("expected/nyuv2/model_input_000.npy"));
-    assertThat(seen.get(0).hwc()).containsExactly(firstInput.bytes());
+    Npy.Array firstInput = Npy.read(CASE.resolve("expected/nyuv2/model_input_000.npy"));
+    assertThat(seen.get(0).hwc()).containsExactly(firstInput.data());
   }
 
   @Test
@@ -143,8 +144,8 @@ class DsineEvaluationTest {
   void readsOasisRoiBoundsFromThePickle() {
     OasisNormalPickle.Roi roi = OasisNormalPickle.read(DATA.resolve("oasis/val/101706_DT_normal.pkl"));
     assertThat(new int[] {roi.minY(), roi.maxY(), roi.minX(), roi.maxX()}).containsExactly(2, 40, 13, 34);
-    NpyArray copy = NpyArray.read(DATA.resolve("oasis/val/101706_DT_normal.roi.npy"));
-    float[] expected = copy.floats();
+    Npy.Array copy = Npy.read(DATA.resolve("oasis/val/101706_DT_normal.roi.npy"));
+    float[] expected = copy.toFloats();
     for (int i = 0; i < expected.length; i++) assertThat((float) roi.normal()[i]).isEqualTo(expected[i]);
   }
 

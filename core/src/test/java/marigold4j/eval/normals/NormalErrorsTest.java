@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.Map;
+import marigold4j.image.Npy;
 import marigold4j.testing.Golden;
 import org.junit.jupiter.api.Test;
 
@@ -12,15 +13,15 @@ import org.junit.jupiter.api.Test;
 class NormalErrorsTest {
   private static final double REL = 1e-6;
 
-  private static NormalMap map(NpyArray a) { // [1, 3, H, W]
-    return new NormalMap((int) a.shape()[2], (int) a.shape()[3], a.floats());
+  private static NormalMap map(Npy.Array a) { // [1, 3, H, W]
+    return new NormalMap((int) a.shape()[2], (int) a.shape()[3], a.toFloats());
   }
 
   @Test
   void reproducesPerPixelAngularErrorsBitForBit() {
-    Map<String, NpyArray> z = Npz.read(Npz.units().resolve("normal_units.npz"));
+    Map<String, Npy.Array> z = Npy.readNpz(Npz.units().resolve("normal_units.npz"));
     for (int k = 0; k < 2; k++) {
-      float[] expected = z.get("n" + k + "_error_deg").floats();
+      float[] expected = z.get("n" + k + "_error_deg").toFloats();
       float[] actual = NormalErrors.angularErrorDegrees(map(z.get("n" + k + "_pred")), map(z.get("n" + k + "_gt")));
       DsineBenchmarkTest.assertSameFloats(actual, expected, "unit case " + k);
     }
@@ -28,7 +29,7 @@ class NormalErrorsTest {
 
   @Test
   void zeroPredictionIsNinetyDegreesAndOppositeVectorsOneEighty() {
-    Map<String, NpyArray> z = Npz.read(Npz.units().resolve("normal_units.npz"));
+    Map<String, Npy.Array> z = Npy.readNpz(Npz.units().resolve("normal_units.npz"));
     float[] err = NormalErrors.angularErrorDegrees(map(z.get("n0_pred")), map(z.get("n0_gt")));
     assertThat(err[0]).isEqualTo(90f);
     assertThat(err[1]).isEqualTo(180f);
@@ -36,7 +37,7 @@ class NormalErrorsTest {
 
   @Test
   void reproducesPooledMetricsOfTheUnitCases() {
-    Map<String, NpyArray> z = Npz.read(Npz.units().resolve("normal_units.npz"));
+    Map<String, Npy.Array> z = Npy.readNpz(Npz.units().resolve("normal_units.npz"));
     JsonNode cases = Golden.readJson(Npz.units().resolve("normal_units.json"));
     for (JsonNode c : cases) {
       int k = c.get("index").asInt();
@@ -57,7 +58,7 @@ class NormalErrorsTest {
 
   @Test
   void keepsNativeMemoryFlatAcrossImages() {
-    Map<String, NpyArray> z = Npz.read(Npz.units().resolve("normal_units.npz"));
+    Map<String, Npy.Array> z = Npy.readNpz(Npz.units().resolve("normal_units.npz"));
     NormalMap p = map(z.get("n1_pred"));
     NormalMap g = map(z.get("n1_gt"));
     NormalErrors.angularErrorDegrees(p, g); // warm-up: loads libtorch

@@ -19,7 +19,7 @@ package marigold4j.train;
  * @param checkpointsTotalLimit keep at most this many checkpoints (0: no limit)
  * @param seed seeds the noise draws and the data order
  * @param gradientCheckpointing recompute the UNet's activations in the backward pass instead of keeping them
- *     ({@code --gradient-checkpointing}): same results, less memory, about a third more time per step
+ *     ({@code --gradient-checkpointing}): same results, less memory, one more UNet forward pass per micro-batch
  */
 public record TrainOptions(
     long maxTrainSteps,

@@ -25,7 +25,9 @@ import org.junit.jupiter.api.Test;
  * </pre>
  *
  * The peak is Linux's VmHWM after resetting it ({@code echo 5 > /proc/self/clear_refs}) just before the step, minus
- * the resident size at that moment.
+ * the resident size at that moment. Run with {@code MALLOC_MMAP_THRESHOLD_=65536} in the environment so that freed
+ * tensors go back to the system and the resident size follows the live tensors (glibc otherwise keeps freed heap
+ * memory, which hides later peaks).
  */
 class GradientCheckpointingMemoryMeasurement {
   @Test
@@ -61,6 +63,48 @@ class GradientCheckpointingMemoryMeasurement {
             + "%.1f MiB (baseline %.1f MiB, before reset %.1f MiB), step %.2f s, physicalBytes now %.1f MiB%n",
             on ? "on" : "off", size, size, batch, round, (peak - base) / 1024.0, base / 1024.0, rss / 1024.0, seconds,
             Pointer.physicalBytes() / 1048576.0);
+      }
+    }
+  }
+
+  /**
+   * The UNet alone (the part checkpointing changes): forward and backward of a weighted sum of its output for a
+   * (B, 8, size / 8, size / 8) latent, the UNet input of a size x size image.
+   */
+  @Test
+  void measurePeakMemoryOfTheUnetAlone() throws IOException {
+    boolean on = Boolean.parseBoolean(System.getProperty("gc.on", "false"));
+    int size = Integer.parseInt(System.getProperty("gc.size", "256"));
+    int batch = Integer.parseInt(System.getProperty("gc.batch", "2"));
+    Golden.load("training/depth_marigold_zeros_warmup0", "case");
+    try (E2EFTModel model = E2EFTModel.load(Golden.fixtures().resolve("checkpoints/tiny-marigold-depth"),
+        Modality.DEPTH, NoiseType.ZEROS, Precision.FP32); PointerScope outer = new PointerScope()) {
+      torch.manual_seed(0);
+      Tensor sample = torch.randn(batch, 8, size / 8, size / 8);
+      Tensor timesteps = torch.full(new long[] {batch}, new org.bytedeco.pytorch.Scalar(999),
+          new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Long));
+      Tensor context = model.emptyEncoding().repeat(batch, 1, 1);
+      Tensor weights = torch.randn(batch, 4, size / 8, size / 8);
+      for (int round = 0; round < 3; round++) {
+        Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+        long base = status("VmRSS");
+        long t0 = System.nanoTime();
+        try (PointerScope scope = new PointerScope()) {
+          marigold4j.nn.ActivationCheckpoint checkpoint = on ? new marigold4j.nn.ActivationCheckpoint() : null;
+          Tensor out = model.unet().forward(sample, timesteps, context, null, null,
+              on ? checkpoint : marigold4j.nn.SegmentRunner.DIRECT);
+          out.mul(weights).sum().backward();
+          if (on) {
+            checkpoint.backward();
+            checkpoint.close();
+          }
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        long peak = status("VmHWM");
+        model.trainableParameters().forEach(p -> p.mutable_grad().reset());
+        System.out.printf(Locale.ROOT, "UNet alone, gradient checkpointing %-3s latent %dx%d batch %d round %d: peak "
+            + "RSS over baseline %.1f MiB (baseline %.1f MiB), forward + backward %.2f s%n", on ? "on" : "off",
+            size / 8, size / 8, batch, round, (peak - base) / 1024.0, base / 1024.0, seconds);
       }
     }
   }

@@ -75,6 +75,18 @@ class TrainCommandTest {
   }
 
   @Test
+  void trainsWithGradientCheckpointing() throws Exception {
+    Path out = tmp.resolve("ckpt");
+    CliRun r = CliRun.of("train", "--base", BASE, "--modality", "depth", "--output", out.toString(),
+        "--hypersim-dir", HYPERSIM, "--noise-type", "zeros", "--max-train-steps", "1", "--train-batch-size", "1",
+        "--gradient-accumulation-steps", "1", "--lr-exp-warmup-steps", "0", "--no-shuffle", "--hflip-prob", "0",
+        "--gradient-checkpointing");
+    assertThat(r.exitCode()).as(r.err()).isZero();
+    assertThat(r.out()).contains("step 1/1").contains("saved the fine-tuned pipeline").doesNotContain("not implemented");
+    assertThat(Files.readString(out.resolve("arguments.txt"))).contains("gradient_checkpointing: true");
+  }
+
+  @Test
   void plotLogOfAMissingFileIsAClearError() {
     CliRun r = CliRun.of("plot-log", tmp.resolve("none.jsonl").toString());
     assertThat(r.exitCode()).isNotZero();

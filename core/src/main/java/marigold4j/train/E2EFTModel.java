@@ -16,7 +16,9 @@ import marigold4j.models.clip.CLIPTokenizer;
 import marigold4j.models.unet.UNet2DConditionConfig;
 import marigold4j.models.unet.UNet2DConditionModel;
 import marigold4j.models.vae.AutoencoderKL;
+import marigold4j.nn.ActivationCheckpoint;
 import marigold4j.nn.Parameter;
+import marigold4j.nn.SegmentRunner;
 import marigold4j.nn.StateDicts;
 import marigold4j.pipeline.Modality;
 import marigold4j.pipeline.NoiseType;
@@ -29,6 +31,7 @@ import marigold4j.torch.Engine;
 import marigold4j.torch.F;
 import marigold4j.torch.Tensors;
 import marigold4j.weights.WeightFiles;
+import org.bytedeco.pytorch.GradMode;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -168,8 +171,21 @@ public final class E2EFTModel implements AutoCloseable {
     }
   }
 
-  /** The result of one micro-batch's forward pass. */
-  public record Loss(Tensor loss, double value, boolean dropped) {
+  /**
+   * The result of one micro-batch's forward pass.
+   *
+   * @param loss the task loss with its graph, or null when dropped
+   * @param value the loss value (0 when dropped)
+   * @param dropped whether the micro-batch was dropped (NaN loss or no valid pixel)
+   * @param checkpoint with gradient checkpointing, the UNet's checkpointed segments, which {@link #backward} completes
+   *     and releases; null otherwise
+   */
+  public record Loss(Tensor loss, double value, boolean dropped, ActivationCheckpoint checkpoint) {
+    /** A loss computed without gradient checkpointing. */
+    public Loss(Tensor loss, double value, boolean dropped) {
+      this(loss, value, dropped, null);
+    }
+
     /** Whether {@code loss} is connected to the UNet (and a backward pass is needed). */
     public boolean hasGraph() {
       return loss != null && loss.requires_grad();
@@ -187,6 +203,54 @@ public final class E2EFTModel implements AutoCloseable {
    *     input: post_quant_conv of x0 / scaling_factor), {@code loss_prediction}; may be null
    */
   public Loss forward(TrainingBatch batch, NoiseSource noise, BiConsumer<String, Tensor> tap) {
+    return forward(batch, noise, tap, false);
+  }
+
+  /**
+   * As {@link #forward(TrainingBatch, NoiseSource, BiConsumer)}, optionally with activation checkpointing of the UNet
+   * (train.py's {@code --gradient_checkpointing}): the UNet runs block by block without keeping its activations and
+   * recomputes them in {@link #backward}, which must then be called (it also releases the checkpoint). Same loss
+   * and, up to float32 summation order, the same gradients; less memory, about one more UNet forward pass of time.
+   * Under a {@code NoGradGuard} the flag has no effect.
+   */
+  public Loss forward(TrainingBatch batch, NoiseSource noise, BiConsumer<String, Tensor> tap,
+      boolean gradientCheckpointing) {
+    ActivationCheckpoint checkpoint = gradientCheckpointing && GradMode.is_enabled() ? new ActivationCheckpoint() : null;
+    try {
+      Loss loss = forward(batch, noise, tap, checkpoint == null ? SegmentRunner.DIRECT : checkpoint);
+      if (checkpoint == null || !loss.hasGraph()) {
+        if (checkpoint != null) checkpoint.close();
+        return loss;
+      }
+      return new Loss(loss.loss(), loss.value(), loss.dropped(), checkpoint);
+    } catch (RuntimeException | Error e) {
+      if (checkpoint != null) checkpoint.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Back-propagates {@code loss / divisor} into the UNet's gradients (accumulating), completing the UNet's
+   * checkpointed backward pass when the loss has one, and releasing that checkpoint. Does nothing for a dropped loss.
+   */
+  public void backward(Loss loss, double divisor) {
+    try {
+      if (!loss.hasGraph()) return;
+      loss.loss().div(new org.bytedeco.pytorch.Scalar(divisor)).backward();
+      if (loss.checkpoint() != null) {
+        // the UNet blocks are recomputed as they ran: under autocast with mixed precision
+        autocast(() -> {
+          loss.checkpoint().backward();
+          return null;
+        });
+      }
+    } finally {
+      if (loss.checkpoint() != null) loss.checkpoint().close();
+    }
+  }
+
+  private Loss forward(TrainingBatch batch, NoiseSource noise, BiConsumer<String, Tensor> tap,
+      SegmentRunner unetSegments) {
     long b = batch.size();
     Tensor rgbLatent;
     try (NoGradGuard ng = new NoGradGuard()) {
@@ -204,7 +268,7 @@ public final class E2EFTModel implements AutoCloseable {
     Tensor unetInput = noiseType == null ? rgbLatent : F.cat(1, rgbLatent, noisy);               // (B, 8, h, w)
     emit(tap, "unet_input", unetInput);
     emit(tap, "timesteps", timesteps);
-    Tensor modelPred = autocast(() -> unet.forward(unetInput, timesteps, encoderHiddenStates))
+    Tensor modelPred = autocast(() -> unet.forward(unetInput, timesteps, encoderHiddenStates, null, null, unetSegments))
         .to(torch.ScalarType.Float);                                                             // (B, 4, h, w)
     emit(tap, "model_pred", modelPred);
 

@@ -69,17 +69,17 @@ public final class E2EFTTrainer implements AutoCloseable {
 
   /**
    * Forward and backward of one micro-batch: the loss divided by the accumulation count is back-propagated into the
-   * UNet's gradients (accumulating). Call {@link #optimizerStep} after every {@code gradientAccumulationSteps}.
+   * UNet's gradients (accumulating), with activation checkpointing of the UNet when the options ask for it. Call
+   * {@link #optimizerStep} after every {@code gradientAccumulationSteps}.
    *
    * @param microBatchIndex the micro-batch's index in the run (selects its noise)
    * @param tap see {@link E2EFTModel#forward}; may be null
    * @return the undivided loss (0 when dropped)
    */
   public E2EFTModel.Loss microStep(TrainingBatch batch, long microBatchIndex, BiConsumer<String, Tensor> tap) {
-    E2EFTModel.Loss loss = model.forward(batch, noiseForMicroBatch.apply(microBatchIndex), tap);
-    if (loss.hasGraph()) {
-      loss.loss().div(new org.bytedeco.pytorch.Scalar((double) options.gradientAccumulationSteps())).backward();
-    }
+    E2EFTModel.Loss loss = model.forward(batch, noiseForMicroBatch.apply(microBatchIndex), tap,
+        options.gradientCheckpointing());
+    model.backward(loss, options.gradientAccumulationSteps());
     if (loss.dropped()) windowDropped++;
     windowLoss += loss.value() / options.gradientAccumulationSteps();
     microInWindow++;

@@ -18,6 +18,8 @@ package marigold4j.train;
  * @param checkpointingSteps a checkpoint every this many optimizer steps
  * @param checkpointsTotalLimit keep at most this many checkpoints (0: no limit)
  * @param seed seeds the noise draws and the data order
+ * @param gradientCheckpointing recompute the UNet's activations in the backward pass instead of keeping them
+ *     ({@code --gradient-checkpointing}): same results, less memory, one more UNet forward pass per micro-batch
  */
 public record TrainOptions(
     long maxTrainSteps,
@@ -33,7 +35,8 @@ public record TrainOptions(
     long lrTotalIterLength,
     long checkpointingSteps,
     int checkpointsTotalLimit,
-    long seed) {
+    long seed,
+    boolean gradientCheckpointing) {
 
   /** The final learning-rate ratio of train.py's IterExponential. */
   public static final double LR_FINAL_RATIO = 0.01;
@@ -58,7 +61,19 @@ public record TrainOptions(
     }
   }
 
-  /** train.py's defaults: 20000 steps, batch 2 x accumulation 16, lr 3e-5, warm-up 100 of 20000, seed 0. */
+  /** Options without gradient checkpointing. */
+  public TrainOptions(long maxTrainSteps, int trainBatchSize, int gradientAccumulationSteps, double learningRate,
+      double adamBeta1, double adamBeta2, double adamWeightDecay, double adamEpsilon, double maxGradNorm,
+      long lrExpWarmupSteps, long lrTotalIterLength, long checkpointingSteps, int checkpointsTotalLimit, long seed) {
+    this(maxTrainSteps, trainBatchSize, gradientAccumulationSteps, learningRate, adamBeta1, adamBeta2, adamWeightDecay,
+        adamEpsilon, maxGradNorm, lrExpWarmupSteps, lrTotalIterLength, checkpointingSteps, checkpointsTotalLimit, seed,
+        false);
+  }
+
+  /**
+   * train.py's defaults: 20000 steps, batch 2 x accumulation 16, lr 3e-5, warm-up 100 of 20000, seed 0, no gradient
+   * checkpointing.
+   */
   public static TrainOptions defaults() {
     return new TrainOptions(20000, 2, 16, 3e-5, 0.9, 0.999, 1e-2, 1e-8, 1.0, 100, 20000, 20000, 0, 0);
   }
@@ -71,36 +86,42 @@ public record TrainOptions(
   public TrainOptions withMaxTrainSteps(long v) {
     return new TrainOptions(v, trainBatchSize, gradientAccumulationSteps, learningRate, adamBeta1, adamBeta2,
         adamWeightDecay, adamEpsilon, maxGradNorm, lrExpWarmupSteps, lrTotalIterLength, checkpointingSteps,
-        checkpointsTotalLimit, seed);
+        checkpointsTotalLimit, seed, gradientCheckpointing);
   }
 
   public TrainOptions withBatch(int batchSize, int accumulation) {
     return new TrainOptions(maxTrainSteps, batchSize, accumulation, learningRate, adamBeta1, adamBeta2,
         adamWeightDecay, adamEpsilon, maxGradNorm, lrExpWarmupSteps, lrTotalIterLength, checkpointingSteps,
-        checkpointsTotalLimit, seed);
+        checkpointsTotalLimit, seed, gradientCheckpointing);
   }
 
   public TrainOptions withLearningRate(double lr, long warmupSteps, long totalIterLength) {
     return new TrainOptions(maxTrainSteps, trainBatchSize, gradientAccumulationSteps, lr, adamBeta1, adamBeta2,
         adamWeightDecay, adamEpsilon, maxGradNorm, warmupSteps, totalIterLength, checkpointingSteps,
-        checkpointsTotalLimit, seed);
+        checkpointsTotalLimit, seed, gradientCheckpointing);
   }
 
   public TrainOptions withMaxGradNorm(double v) {
     return new TrainOptions(maxTrainSteps, trainBatchSize, gradientAccumulationSteps, learningRate, adamBeta1,
         adamBeta2, adamWeightDecay, adamEpsilon, v, lrExpWarmupSteps, lrTotalIterLength, checkpointingSteps,
-        checkpointsTotalLimit, seed);
+        checkpointsTotalLimit, seed, gradientCheckpointing);
   }
 
   public TrainOptions withCheckpointing(long everySteps, int totalLimit) {
     return new TrainOptions(maxTrainSteps, trainBatchSize, gradientAccumulationSteps, learningRate, adamBeta1,
         adamBeta2, adamWeightDecay, adamEpsilon, maxGradNorm, lrExpWarmupSteps, lrTotalIterLength, everySteps,
-        totalLimit, seed);
+        totalLimit, seed, gradientCheckpointing);
   }
 
   public TrainOptions withSeed(long v) {
     return new TrainOptions(maxTrainSteps, trainBatchSize, gradientAccumulationSteps, learningRate, adamBeta1,
         adamBeta2, adamWeightDecay, adamEpsilon, maxGradNorm, lrExpWarmupSteps, lrTotalIterLength, checkpointingSteps,
-        checkpointsTotalLimit, v);
+        checkpointsTotalLimit, v, gradientCheckpointing);
+  }
+
+  public TrainOptions withGradientCheckpointing(boolean v) {
+    return new TrainOptions(maxTrainSteps, trainBatchSize, gradientAccumulationSteps, learningRate, adamBeta1,
+        adamBeta2, adamWeightDecay, adamEpsilon, maxGradNorm, lrExpWarmupSteps, lrTotalIterLength, checkpointingSteps,
+        checkpointsTotalLimit, seed, v);
   }
 }

@@ -17,6 +17,7 @@ import marigold4j.testing.Golden;
 import marigold4j.torch.Tensors;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -49,9 +50,21 @@ class TrainingGoldenTest {
       "depth_marigold_zeros_warmup0_clip025", "normals_marigold_zeros_warmup0", "depth_sd2_4ch_replace_conv_in",
       "normals_sd2_4ch_noise_none", "depth_marigold_gaussian_warmup0"})
   void reproducesTrainPyStepByStep(String name) {
+    // every recorded run used --gradient_checkpointing; the Java run follows the recorded command line
+    reproduce(name, null);
+  }
+
+  @Test
+  void reproducesTheCheckpointedTrainPyRunWithoutCheckpointingToo() {
+    reproduce("depth_marigold_zeros_warmup0", false);
+  }
+
+  /** @param checkpointing overrides the recorded --gradient_checkpointing flag when not null */
+  private void reproduce(String name, Boolean checkpointing) {
     Golden g = Golden.load("training/" + name, "case");
     JsonNode c = g.json();
     Map<String, String> args = parseArgs(c.get("command").asText());
+    boolean gradientCheckpointing = checkpointing != null ? checkpointing : args.containsKey("gradient_checkpointing");
     Path base = Golden.fixtures().resolve(c.get("checkpoint").asText());
     Modality modality = Modality.parse(args.get("modality"));
     NoiseType noise = args.containsKey("noise_type") ? NoiseType.parse(args.get("noise_type")) : null;
@@ -60,9 +73,10 @@ class TrainingGoldenTest {
         .withLearningRate(Double.parseDouble(args.get("learning_rate")), Long.parseLong(args.get("lr_exp_warmup_steps")),
             Long.parseLong(args.get("lr_total_iter_length")))
         .withMaxGradNorm(Double.parseDouble(args.getOrDefault("max_grad_norm", "1.0")))
-        .withMaxTrainSteps(Long.parseLong(args.get("max_train_steps")));
+        .withMaxTrainSteps(Long.parseLong(args.get("max_train_steps")))
+        .withGradientCheckpointing(gradientCheckpointing);
 
-    Deviations dev = new Deviations(name);
+    Deviations dev = new Deviations(name + (gradientCheckpointing ? " (gradient checkpointing)" : ""));
     try (PointerScope outer = new PointerScope();
         E2EFTModel model = E2EFTModel.load(base, modality, noise, Precision.FP32);
         E2EFTTrainer trainer = new E2EFTTrainer(model, options)) {

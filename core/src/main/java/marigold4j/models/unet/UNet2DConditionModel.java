@@ -12,6 +12,8 @@ import marigold4j.nn.Conv2d;
 import marigold4j.nn.GroupNorm;
 import marigold4j.nn.Module;
 import marigold4j.nn.ModuleList;
+import marigold4j.nn.ActivationCheckpoint;
+import marigold4j.nn.SegmentRunner;
 import marigold4j.nn.StateDicts;
 import marigold4j.torch.Engine;
 import marigold4j.torch.F;
@@ -223,39 +225,79 @@ public final class UNet2DConditionModel extends Module {
    */
   public Tensor forward(Tensor sample, Tensor timestep, Tensor encoderHiddenStates, Tensor classLabels,
       BiConsumer<String, Tensor> hook) {
-    Tap tap = Tap.of(hook);
-    long batch = sample.size(0);
-    Tensor emb = embedTime(timestep, batch, Tensors.dtype(sample), tap);
-    if (classEmbedding != null) {
-      if (classLabels == null) {
-        throw new IllegalArgumentException("this UNet has a class embedding (class_embed_type \""
-            + config.classEmbedType() + "\"): class labels are required");
-      }
-      // The projection takes the labels as they are (no sinusoids); cast so a reduced-precision model accepts them.
-      Tensor classEmb = classEmbedding.forward(classLabels.to(Tensors.dtype(emb)));      // (B, timeEmbedDim)
-      tap.emit("class_embedding", classEmb);
-      emb = emb.add(classEmb);
+    return forward(sample, timestep, encoderHiddenStates, classLabels, hook, SegmentRunner.DIRECT);
+  }
+
+  /**
+   * The full forward pass run as segments through {@code segments}: the stem (time and class embedding,
+   * {@code conv_in}), each down block, the mid block, each up block and the output head ({@code conv_norm_out},
+   * {@code conv_out}). The segments' boundaries are the time embedding, the skip connections and each block's output.
+   * With {@link SegmentRunner#DIRECT} this is exactly {@link #forward(Tensor, Tensor, Tensor, Tensor, BiConsumer)};
+   * with an {@link ActivationCheckpoint} it is the training forward pass with activation checkpointing (the
+   * per-block counterpart of diffusers' {@code enable_gradient_checkpointing()}); the hook's values then live only
+   * until their segment ends (each segment runs in a {@code PointerScope} of its own): use or retain them in the hook.
+   *
+   * @param segments how the segments run; {@link SegmentRunner#DIRECT} for a plain forward pass
+   * @throws IllegalArgumentException if the model has a class embedding and {@code classLabels} is null
+   */
+  public Tensor forward(Tensor sample, Tensor timestep, Tensor encoderHiddenStates, Tensor classLabels,
+      BiConsumer<String, Tensor> hook, SegmentRunner segments) {
+    if (classEmbedding != null && classLabels == null) {
+      throw new IllegalArgumentException("this UNet has a class embedding (class_embed_type \""
+          + config.classEmbedType() + "\"): class labels are required");
     }
+    Tap tap = Tap.of(hook);
+
+    List<Tensor> stem = segments.run(inputs(sample, timestep, classEmbedding == null ? null : classLabels),
+        (in, report) -> {
+          Tap t = report ? tap : Tap.NONE;
+          Tensor x = in.get(0);
+          Tensor emb = embedTime(in.get(1), x.size(0), Tensors.dtype(x), t);
+          if (classEmbedding != null) {
+            // The projection takes the labels as they are (no sinusoids); cast so a reduced-precision model accepts
+            // them.
+            Tensor classEmb = classEmbedding.forward(in.get(2).to(Tensors.dtype(emb)));   // (B, timeEmbedDim)
+            t.emit("class_embedding", classEmb);
+            emb = emb.add(classEmb);
+          }
+          Tensor h0 = convIn.forward(x);                                          // (B, c0, H, W)
+          t.emit("conv_in", h0);
+          return List.of(emb, h0);
+        });
+    Tensor emb = stem.get(0);
+    Tensor h = stem.get(1);
 
     // With n - 1 downsamplers, sizes not divisible by 2^(n-1) shrink to ceil(x / 2) per level; the up path then
     // upsamples to each skip connection's size instead of x2 (diffusers' forward_upsample_size).
     long factor = 1L << (upBlocks.size() - 1);
     boolean upsampleToSkip = sample.size(2) % factor != 0 || sample.size(3) % factor != 0;
 
-    Tensor h = convIn.forward(sample);                                            // (B, c0, H, W)
-    tap.emit("conv_in", h);
     List<Tensor> skips = new ArrayList<>();
     skips.add(h);
     for (int i = 0; i < downBlocks.size(); i++) {
-      int first = skips.size();
+      UNetDownBlock block = downBlocks.get(i);
       Tap bt = tap.child("down_blocks", i);
-      h = downBlocks.get(i).forward(h, emb, encoderHiddenStates, skips, bt);
-      bt.emit("0", h);
-      for (int k = first; k < skips.size(); k++) bt.emit(Integer.toString(k - first + 1), skips.get(k));
+      List<Tensor> out = segments.run(inputs(h, emb, encoderHiddenStates), (in, report) -> {
+        Tap t = report ? bt : Tap.NONE;
+        List<Tensor> blockSkips = new ArrayList<>();
+        Tensor y = block.forward(in.get(0), in.get(1), in.get(2), blockSkips, t);
+        t.emit("0", y);
+        for (int k = 0; k < blockSkips.size(); k++) t.emit(Integer.toString(k + 1), blockSkips.get(k));
+        List<Tensor> result = new ArrayList<>(blockSkips.size() + 1);            // [output, skips...]
+        result.add(y);
+        result.addAll(blockSkips);
+        return result;
+      });
+      h = out.get(0);
+      skips.addAll(out.subList(1, out.size()));
     }
 
-    h = midBlock.forward(h, emb, encoderHiddenStates, tap.child("mid_block"));
-    tap.emit("mid_block", h);
+    Tap mt = tap.child("mid_block");
+    h = segments.run(inputs(h, emb, encoderHiddenStates), (in, report) -> {
+      Tensor y = midBlock.forward(in.get(0), in.get(1), in.get(2), report ? mt : Tap.NONE);
+      if (report) tap.emit("mid_block", y);
+      return List.of(y);
+    }).get(0);
 
     for (int i = 0; i < upBlocks.size(); i++) {
       UNetUpBlock block = upBlocks.get(i);
@@ -265,15 +307,31 @@ public final class UNet2DConditionModel extends Module {
       boolean last = i == upBlocks.size() - 1;
       long[] upsampleSize = !last && upsampleToSkip ? new long[] {skips.get(skips.size() - 1).size(2),
           skips.get(skips.size() - 1).size(3)} : null;
-      h = block.forward(h, emb, encoderHiddenStates, blockSkips, upsampleSize, tap.child("up_blocks", i));
-      tap.emit("up_blocks", i, h);
+      int index = i;
+      Tap ut = tap.child("up_blocks", i);
+      List<Tensor> in = new ArrayList<>(inputs(h, emb, encoderHiddenStates));    // [x, temb, context, skips...]
+      in.addAll(blockSkips);
+      h = segments.run(in, (x, report) -> {
+        Tensor y = block.forward(x.get(0), x.get(1), x.get(2), x.subList(3, x.size()), upsampleSize,
+            report ? ut : Tap.NONE);
+        if (report) tap.emit("up_blocks", index, y);
+        return List.of(y);
+      }).get(0);
     }
 
-    h = convNormOut.forward(h);
-    tap.emit("conv_norm_out", h);
-    h = convOut.forward(F.silu(h));                                               // (B, out_channels, H, W)
-    tap.emit("conv_out", h);
-    return h;
+    return segments.run(inputs(h), (in, report) -> {
+      Tap t = report ? tap : Tap.NONE;
+      Tensor y = convNormOut.forward(in.get(0));
+      t.emit("conv_norm_out", y);
+      y = convOut.forward(F.silu(y));                                             // (B, out_channels, H, W)
+      t.emit("conv_out", y);
+      return List.of(y);
+    }).get(0);
+  }
+
+  /** A segment's input list; unlike {@code List.of} it keeps null entries (absent optional inputs). */
+  private static List<Tensor> inputs(Tensor... ts) {
+    return java.util.Arrays.asList(ts);
   }
 
   /** The (B, timeEmbedDim) embedding of the timesteps, before any class embedding is added. */

@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
     version = "marigold4j 0.1.0",
     description = "Monocular depth and surface-normal estimation with Marigold / E2E-FT diffusion models.",
     subcommands = {PredictCommand.class, InspectCommand.class, DownloadCommand.class, ServeCommand.class,
-        EvalCommand.class, PrepareCommand.class, TrainCommand.class, PlotLogCommand.class,
+        EvalCommand.class, PrepareCommand.class, TrainCommand.class, PlotLogCommand.class, BenchCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

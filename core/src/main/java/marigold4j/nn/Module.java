@@ -96,6 +96,42 @@ public abstract class Module implements AutoCloseable {
     }
   }
 
+  /** Standard deviation of the random weights {@link #initRandom} draws (transformers' {@code initializer_range}). */
+  public static final double INIT_STD = 0.02;
+
+  /**
+   * Fills every parameter and persistent buffer with random values, replacing any loaded tensor: weights (two or
+   * more dimensions, e.g. linear, convolution, embedding) from normal(0, {@link #INIT_STD}), one-dimensional
+   * {@code weight}s (the norm scales) with ones, biases and buffers with zeros, any other parameter from the normal.
+   * Non-persistent buffers are left alone (the models compute them). The values are drawn in fp32 in registration
+   * order from a private generator seeded with {@code seed} (the global generator is untouched), so a seed gives
+   * the same model in every precision, up to rounding. For benchmarks and tests that need a model of the real size
+   * without downloading one.
+   */
+  public final void initRandom(long seed, org.bytedeco.pytorch.Device device,
+      org.bytedeco.pytorch.global.torch.ScalarType dtype) {
+    org.bytedeco.pytorch.Generator gen = marigold4j.torch.F.generator(seed);
+    for (Map.Entry<String, Parameter> e : namedParameters().entrySet()) {
+      Parameter p = e.getValue();
+      if (p.kind() == Parameter.Kind.NON_PERSISTENT_BUFFER) continue;
+      String name = e.getKey().substring(e.getKey().lastIndexOf('.') + 1);
+      long[] shape = p.shape();
+      // one scope per tensor: the fp32 draw is freed before the next one, so peak memory is the model's own size
+      try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+        Tensor t;
+        if (p.kind() == Parameter.Kind.BUFFER || name.equals("bias")) {
+          t = org.bytedeco.pytorch.global.torch.zeros(shape);
+        } else if (name.equals("weight") && shape.length == 1) {
+          t = org.bytedeco.pytorch.global.torch.ones(shape);
+        } else {
+          t = marigold4j.torch.F.normal(0.0, INIT_STD, shape, gen);
+        }
+        p.set(t.to(device, dtype));
+      }
+    }
+    gen.close();
+  }
+
   /** Releases every loaded tensor of this module tree. */
   @Override
   public void close() {

@@ -15,11 +15,13 @@ import marigold4j.image.ImageInput;
 import marigold4j.image.Resize;
 import marigold4j.models.clip.CLIPTextModel;
 import marigold4j.models.clip.CLIPTokenizer;
+import marigold4j.models.unet.UNet2DConditionConfig;
 import marigold4j.models.unet.UNet2DConditionModel;
 import marigold4j.models.vae.AutoencoderKL;
 import marigold4j.random.NoiseSource;
 import marigold4j.random.PyramidNoise;
 import marigold4j.schedulers.DDIMScheduler;
+import marigold4j.schedulers.SchedulerConfig;
 import marigold4j.schedulers.StepOutput;
 import marigold4j.torch.Engine;
 import marigold4j.torch.F;
@@ -55,6 +57,7 @@ public final class MarigoldPipeline implements AutoCloseable {
   private final Precision precision;
   private final Device device;
   private final Tensor emptyTextEmbedding;                 // (1, 2, D): "" with do_not_pad, computed once
+  private StageTimer stageTimer;                           // null: no timing
 
   private MarigoldPipeline(Path checkpoint, ModelIndex index, UNet2DConditionModel unet, AutoencoderKL vae,
       DDIMScheduler scheduler, Precision precision, Device device, Tensor emptyTextEmbedding) {
@@ -109,9 +112,59 @@ public final class MarigoldPipeline implements AutoCloseable {
     }
   }
 
+  /**
+   * The released Marigold / E2E-FT architecture (SD2 UNet with 8 input channels, SD2 VAE) with random weights, for
+   * benchmarks: same sizes and the same work per image as a real checkpoint, no download. See
+   * {@link #random(MarigoldArchitecture, Precision, String, long)}.
+   */
+  public static MarigoldPipeline randomFullSize(Precision precision, String device, long seed) {
+    return random(MarigoldArchitecture.FULL_SIZE, precision, device, seed);
+  }
+
+  /**
+   * A pipeline of the given architecture with random weights ({@link marigold4j.nn.Module#initRandom}: normal(0,
+   * 0.02) weights, zero biases, unit norm scales) and the SD2 DDIM scheduler. No text encoder is built: the
+   * empty-prompt embedding, which a real checkpoint computes once from its text encoder, is a random (1, 2, D)
+   * normal(0, 1) tensor here, D being the UNet's {@code cross_attention_dim}. Its predictions are meaningless; its
+   * speed and memory are those of the real model (the text encoder, run once at load and then released, aside).
+   *
+   * @param seed seeds a private generator: the same seed builds the same model, and the global generator is untouched
+   */
+  public static MarigoldPipeline random(MarigoldArchitecture architecture, Precision precision, String device,
+      long seed) {
+    Engine.init();
+    Device dev = Engine.device(device);
+    UNet2DConditionConfig unetConfig = architecture.unetConfig();
+    UNet2DConditionModel unet = UNet2DConditionModel.fromConfig(unetConfig);
+    AutoencoderKL vae = new AutoencoderKL(architecture.vaeConfig());
+    try (NoGradGuard ng = new NoGradGuard(); PointerScope scope = new PointerScope()) {
+      unet.initRandom(seed, dev, precision.dtype());
+      vae.initRandom(seed + 1, dev, precision.dtype());
+      org.bytedeco.pytorch.Generator gen = F.generator(seed + 2);
+      long textDim = unetConfig.crossAttentionDim().get(0);
+      Tensor empty = F.normal(0.0, 1.0, new long[] {1, 2, textDim}, gen).to(dev, precision.dtype());
+      gen.close();
+      empty.retainReference();                             // long-lived, as in load()
+      LOG.info("built {} Marigold architecture with random weights ({} UNet + {} VAE parameters, {} on {})",
+          architecture.cliName(), unet.numParameters(), vae.numParameters(), precision.label(),
+          dev.str().getString());
+      return new MarigoldPipeline(null, null, unet, vae, new DDIMScheduler(SchedulerConfig.stableDiffusion2()),
+          precision, dev, empty);
+    }
+  }
+
+  /**
+   * Reports the time of each stage of later {@link #predict} calls to {@code timer} (null stops it). Timing costs two
+   * {@code nanoTime} calls per stage.
+   */
+  public void setStageTimer(StageTimer timer) {
+    this.stageTimer = timer;
+  }
+
   /** The checkpoint's own defaults where its model_index.json declares them (newer Marigold releases do). */
   public MarigoldOptions defaults(Modality modality) {
     MarigoldOptions o = MarigoldOptions.e2eDefaults(modality);
+    if (index == null) return o;                           // random weights: no model_index.json
     OptionalInt steps = index.defaultDenoisingSteps();
     OptionalInt res = index.defaultProcessingResolution();
     if (steps.isPresent()) o = o.withDenoisingSteps(steps.getAsInt());
@@ -123,6 +176,7 @@ public final class MarigoldPipeline implements AutoCloseable {
     return precision;
   }
 
+  /** The checkpoint folder; null for a pipeline with random weights. */
   public Path checkpoint() {
     return checkpoint;
   }
@@ -215,13 +269,16 @@ public final class MarigoldPipeline implements AutoCloseable {
     DDIMScheduler sched = scheduler.withTimestepSpacing(options.timestepSpacing());
     sched.setTimesteps(options.denoisingSteps());
     long[] timesteps = sched.timesteps();
+    long start = System.nanoTime();
     Tensor rgbLatent = vae.encodeMean(rgbIn).mul(F.s(LATENT_SCALE));    // (B, 4, h, w)
+    timed(StageTimer.Stage.VAE_ENCODE, start);
     Tensor latent = switch (options.noise()) {
       case ZEROS -> torch.zeros_like(rgbLatent);
       case GAUSSIAN -> noise.randn(Tensors.shape(rgbLatent)).to(device, precision.dtype());
       case PYRAMID -> PyramidNoise.marigold(rgbLatent, noise).to(device, precision.dtype());
     };
     Tensor text = emptyTextEmbedding.repeat(rgbLatent.size(0), 1, 1);  // (B, 2, D)
+    start = System.nanoTime();
     for (int i = 0; i < timesteps.length; i++) {
       try (PointerScope step = new PointerScope()) {
         Tensor t = torch.tensor(new long[] {timesteps[i]}).squeeze().to(device, torch.ScalarType.Long);
@@ -234,13 +291,23 @@ public final class MarigoldPipeline implements AutoCloseable {
         latent = next;
       }
     }
-    Tensor decoded = vae.decode(latent.div(F.s(LATENT_SCALE)));          // (B, 3, H, W)
+    timed(StageTimer.Stage.UNET, start);
+    start = System.nanoTime();
+    // Post-processing in fp32 (a no-op for fp32 models): in bf16 the channel mean and the (x + 1) / 2 would round
+    // depth to 2^-8 steps, which the min-max normalisation then magnifies.
+    Tensor decoded = vae.decode(latent.div(F.s(LATENT_SCALE))).to(torch.ScalarType.Float);   // (B, 3, H, W)
+    timed(StageTimer.Stage.VAE_DECODE, start);
     if (options.modality() == Modality.NORMALS) {
       Tensor norm = decoded.norm(new org.bytedeco.pytorch.ScalarOptional(F.s(2)), new long[] {1}, true);
       return decoded.div(norm.add(F.s(1e-5)));
     }
     Tensor depth = decoded.mean(new long[] {1}, true, new ScalarTypeOptional());
     return F.clamp(depth, -1.0, 1.0).add(F.s(1.0)).div(F.s(2.0));
+  }
+
+  private void timed(StageTimer.Stage stage, long startNanos) {
+    StageTimer timer = stageTimer;
+    if (timer != null) timer.record(stage, System.nanoTime() - startNanos);
   }
 
   /** find_batch_size of the original: 1 on CPU (its table is for GPUs; ensembles run one member per batch here). */

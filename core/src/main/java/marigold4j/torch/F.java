@@ -126,4 +126,18 @@ public final class F {
   public static Tensor pad2d(Tensor x, long left, long right, long top, long bottom) {
     return torch.constant_pad_nd(x, new long[] {left, right, top, bottom}, s(0));
   }
+
+  /**
+   * A private CPU random generator: draws from it leave the global generator (and so any seeded run's noise)
+   * untouched.
+   */
+  public static org.bytedeco.pytorch.Generator generator(long seed) {
+    return torch.createCPUGenerator(seed);
+  }
+
+  /** float32 samples of normal(mean, std) of the given shape, drawn on the CPU from {@code gen}. */
+  public static Tensor normal(double mean, double std, long[] shape, org.bytedeco.pytorch.Generator gen) {
+    return torch.normal(mean, std, shape, new org.bytedeco.pytorch.GeneratorOptional(gen),
+        new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Float));
+  }
 }

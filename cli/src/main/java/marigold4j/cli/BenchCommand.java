@@ -1,0 +1,289 @@
+package marigold4j.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import marigold4j.pipeline.MarigoldArchitecture;
+import marigold4j.pipeline.MarigoldOptions;
+import marigold4j.pipeline.MarigoldPipeline;
+import marigold4j.pipeline.Modality;
+import marigold4j.pipeline.Precision;
+import marigold4j.pipeline.StageTimer;
+import marigold4j.torch.Engine;
+import marigold4j.torch.Tensors;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code marigold4j bench}: seconds per image and peak memory of the full-size Marigold / E2E-FT architecture with
+ * random weights (no download), in the E2E-FT settings the reference measurement uses.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Measure seconds per image and peak memory of the full-size Marigold / E2E-FT depth architecture "
+        + "(SD2 UNet + VAE, random weights, so nothing is downloaded) with the E2E-FT settings: 1 DDIM step, zeros "
+        + "noise, processing resolution = max(width, height), output resized back to the input size.",
+        "Reports the median, min and max seconds per image, the median per-stage times (VAE encode, UNet, VAE "
+            + "decode) and the peak resident memory (VmHWM) of this process. Random weights cost the same as real "
+            + "ones; the text encoder is not built (a real checkpoint runs it once at load, then releases it).",
+        "See docs/performance.md for measured figures and how to compare with the original Python pipeline."})
+public final class BenchCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Option(names = "--width", paramLabel = "PX", defaultValue = "768",
+      description = "Width of the benchmark image. Default: ${DEFAULT-VALUE}.")
+  int width;
+
+  @Option(names = "--height", paramLabel = "PX", defaultValue = "576",
+      description = "Height of the benchmark image. Default: ${DEFAULT-VALUE}.")
+  int height;
+
+  @Option(names = "--runs", paramLabel = "N", defaultValue = "3",
+      description = "Timed images. Default: ${DEFAULT-VALUE}.")
+  int runs;
+
+  @Option(names = "--warmup", paramLabel = "N", defaultValue = "1",
+      description = "Untimed images before the timed ones (the first image pays one-off costs: kernel selection, "
+          + "allocator growth). Default: ${DEFAULT-VALUE}.")
+  int warmup;
+
+  @Option(names = {"--half-precision", "--half_precision"},
+      description = "Run in reduced precision: bfloat16 on CPU (attention kept in float32), float16 on CUDA.")
+  boolean halfPrecision;
+
+  @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
+      description = "CPU threads for the engine (intra-op and OpenBLAS); 0 = all cores. Default: ${DEFAULT-VALUE}.")
+  int threads;
+
+  @Option(names = "--json", description = "Print one JSON line on stdout instead of the text report.")
+  boolean json;
+
+  @Option(names = "--device", paramLabel = "cpu|cuda|cuda:N", defaultValue = "cpu",
+      description = "Where to run (cuda needs the -Pgpu build; its stage times are only indicative, as CUDA "
+          + "kernels run asynchronously). Default: ${DEFAULT-VALUE}.")
+  String device;
+
+  @Option(names = "--seed", paramLabel = "N", defaultValue = "0",
+      description = "Seed of the random weights and the random benchmark image. Default: ${DEFAULT-VALUE}.")
+  long seed;
+
+  @Option(names = "--config", paramLabel = "full|tiny", defaultValue = "full", hidden = true,
+      description = "Architecture: full (the released checkpoints) or tiny (the test fixtures'). Default: "
+          + "${DEFAULT-VALUE}.")
+  String config;
+
+  @Override
+  public Integer call() {
+    if (width < 8 || height < 8) {
+      throw new IllegalArgumentException("--width and --height must be at least 8 pixels, got " + width + "x" + height);
+    }
+    if (runs < 1) throw new IllegalArgumentException("--runs must be at least 1, got " + runs);
+    if (warmup < 0) throw new IllegalArgumentException("--warmup must be 0 or more, got " + warmup);
+    if (threads < 0) throw new IllegalArgumentException("--threads must be 0 (all cores) or more, got " + threads);
+    MarigoldArchitecture arch = MarigoldArchitecture.parse(config);
+    PrintWriter err = spec.commandLine().getErr();
+    PrintWriter out = spec.commandLine().getOut();
+
+    Engine.setThreads(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
+    Precision precision = halfPrecision ? Precision.half(Engine.device(device)) : Precision.FP32;
+    int res = Math.max(width, height);
+    err.printf("Building the %s Marigold architecture with random weights (%s on %s, %d threads)%n",
+        arch == MarigoldArchitecture.FULL_SIZE ? "full-size" : arch.cliName(), precision.label(), device,
+        torch.get_num_threads());
+    err.flush();
+    long buildStart = System.nanoTime();
+    try (MarigoldPipeline pipe = MarigoldPipeline.random(arch, precision, device, seed)) {
+      double buildS = seconds(System.nanoTime() - buildStart);
+      long rssAfterBuild = Rss.current();
+      MarigoldOptions options = pipe.defaults(Modality.DEPTH).withProcessingRes(res);
+      long[] stageNanos = new long[StageTimer.Stage.values().length];
+      pipe.setStageTimer((stage, nanos) -> stageNanos[stage.ordinal()] += nanos);
+      List<Double> times = new ArrayList<>();
+      List<double[]> stages = new ArrayList<>();
+      try (PointerScope imageScope = new PointerScope();
+          Progress progress = Progress.start("Benchmarking " + width + "x" + height, warmup + runs, err)) {
+        Tensor rgb = randomImage(seed);                    // (3, H, W) uint8, made once: not part of the timing
+        for (int i = 0; i < warmup + runs; i++) {
+          Arrays.fill(stageNanos, 0);
+          long start = System.nanoTime();
+          try (PointerScope scope = new PointerScope()) {
+            pipe.predict(rgb, options, null);
+          }
+          double s = seconds(System.nanoTime() - start);
+          boolean timed = i >= warmup;
+          if (timed) {
+            times.add(s);
+            double[] st = new double[stageNanos.length];
+            for (int k = 0; k < st.length; k++) st[k] = seconds(stageNanos[k]);
+            stages.add(st);
+          }
+          progress.step(String.format(Locale.ROOT, "%s %.2f s", timed ? "run" : "warm-up", s));
+        }
+      }
+      Report r = new Report(arch, precision, torch.get_num_threads(), res, buildS, times, stages,
+          Rss.peak(), rssAfterBuild, Rss.current());
+      if (json) {
+        out.println(r.toJson());
+      } else {
+        r.print(out);
+      }
+      out.flush();
+    }
+    return 0;
+  }
+
+  /** A random photo-sized image: the network does the same work whatever the pixels are. */
+  private Tensor randomImage(long seed) {
+    byte[] px = new byte[3 * width * height];
+    new Random(seed).nextBytes(px);
+    return Tensors.fromBytes(px, 3, height, width);
+  }
+
+  private static double seconds(long nanos) {
+    return nanos / 1e9;
+  }
+
+  static double median(List<Double> xs) {
+    double[] s = xs.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+    int n = s.length;
+    return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+  }
+
+  /** The measured figures, printed as text or as one JSON line. */
+  private final class Report {
+    final MarigoldArchitecture arch;
+    final Precision precision;
+    final int threadCount;
+    final int res;
+    final double buildS;
+    final List<Double> times;
+    final List<double[]> stages;
+    final long peakRss;
+    final long rssAfterBuild;
+    final long rssAtEnd;
+
+    Report(MarigoldArchitecture arch, Precision precision, int threadCount, int res, double buildS,
+        List<Double> times, List<double[]> stages, long peakRss, long rssAfterBuild, long rssAtEnd) {
+      this.arch = arch;
+      this.precision = precision;
+      this.threadCount = threadCount;
+      this.res = res;
+      this.buildS = buildS;
+      this.times = times;
+      this.stages = stages;
+      this.peakRss = peakRss;
+      this.rssAfterBuild = rssAfterBuild;
+      this.rssAtEnd = rssAtEnd;
+    }
+
+    double stageMedian(StageTimer.Stage stage) {
+      List<Double> xs = new ArrayList<>();
+      for (double[] s : stages) xs.add(s[stage.ordinal()]);
+      return median(xs);
+    }
+
+    String toJson() {
+      ObjectMapper m = new ObjectMapper();
+      ObjectNode o = m.createObjectNode();
+      o.put("median_s", round(median(times)));
+      o.put("min_s", round(times.stream().mapToDouble(Double::doubleValue).min().orElseThrow()));
+      o.put("max_s", round(times.stream().mapToDouble(Double::doubleValue).max().orElseThrow()));
+      o.put("mean_s", round(times.stream().mapToDouble(Double::doubleValue).average().orElseThrow()));
+      o.put("vae_encode_s", round(stageMedian(StageTimer.Stage.VAE_ENCODE)));
+      o.put("unet_s", round(stageMedian(StageTimer.Stage.UNET)));
+      o.put("vae_decode_s", round(stageMedian(StageTimer.Stage.VAE_DECODE)));
+      putMb(o, "peak_rss_mb", peakRss);
+      putMb(o, "rss_after_build_mb", rssAfterBuild);
+      putMb(o, "rss_at_end_mb", rssAtEnd);
+      o.put("build_s", round(buildS));
+      ArrayNode all = o.putArray("times_s");
+      times.forEach(t -> all.add(round(t)));
+      o.put("runs", times.size());
+      o.put("warmup", warmup);
+      o.put("width", width);
+      o.put("height", height);
+      o.put("processing_res", res);
+      o.put("precision", precision.label());
+      o.put("threads", threadCount);
+      o.put("device", device);
+      o.put("config", arch.cliName());
+      try {
+        return m.writeValueAsString(o);
+      } catch (IOException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    void print(PrintWriter out) {
+      out.printf(Locale.ROOT, "marigold4j bench: %s architecture, %dx%d (processing_res %d), %s, %d threads, %s%n",
+          arch.cliName(), width, height, res, precision.label(), threadCount, device);
+      out.printf(Locale.ROOT, "  seconds/image: median %.3f  min %.3f  max %.3f  (%d runs after %d warm-up)%n",
+          median(times), times.stream().mapToDouble(Double::doubleValue).min().orElseThrow(),
+          times.stream().mapToDouble(Double::doubleValue).max().orElseThrow(), times.size(), warmup);
+      out.printf(Locale.ROOT, "  stages (median s): VAE encode %.3f  UNet %.3f  VAE decode %.3f%n",
+          stageMedian(StageTimer.Stage.VAE_ENCODE), stageMedian(StageTimer.Stage.UNET),
+          stageMedian(StageTimer.Stage.VAE_DECODE));
+      out.printf(Locale.ROOT, "  peak RSS: %s (after build %s, at end %s); build %.1f s%n", mb(peakRss),
+          mb(rssAfterBuild), mb(rssAtEnd), buildS);
+    }
+  }
+
+  private static double round(double s) {
+    return Math.round(s * 1e4) / 1e4;
+  }
+
+  private static void putMb(ObjectNode o, String key, long bytes) {
+    if (bytes < 0) {
+      o.putNull(key);
+    } else {
+      o.put(key, Math.round(bytes / 1048576.0 * 10) / 10.0);
+    }
+  }
+
+  private static String mb(long bytes) {
+    return bytes < 0 ? "n/a" : String.format(Locale.ROOT, "%.0f MB", bytes / 1048576.0);
+  }
+
+  /** Resident memory from /proc/self/status (Linux); -1 where it is not available. */
+  static final class Rss {
+    private Rss() {}
+
+    /** The high-water mark of resident memory (VmHWM). */
+    static long peak() {
+      return field("VmHWM:");
+    }
+
+    /** Resident memory now (VmRSS). */
+    static long current() {
+      return field("VmRSS:");
+    }
+
+    private static long field(String name) {
+      try {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+          if (line.startsWith(name)) {
+            String[] parts = line.substring(name.length()).trim().split("\\s+");   // "123456 kB"
+            return Long.parseLong(parts[0]) * 1024;
+          }
+        }
+      } catch (IOException | RuntimeException e) {
+        return -1;
+      }
+      return -1;
+    }
+  }
+}

@@ -1,0 +1,73 @@
+package marigold4j.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code bench} on the tiny fixture architecture (the full-size one needs gigabytes and minutes): the report's
+ * keys and the consistency of its figures. Times are never asserted against a bound.
+ */
+class BenchCommandTest {
+
+  @Test
+  void printsOneJsonLineWithTimesStagesAndPeakMemory() throws Exception {
+    CliRun r = CliRun.of("bench", "--config", "tiny", "--width", "64", "--height", "48", "--runs", "2",
+        "--warmup", "0", "--threads", "1", "--json");
+    assertThat(r.exitCode()).as(r.err()).isZero();
+    List<String> lines = r.out().lines().toList();
+    assertThat(lines).hasSize(1);
+    JsonNode j = new ObjectMapper().readTree(lines.get(0));
+    assertThat(j.fieldNames()).toIterable().contains("median_s", "min_s", "max_s", "peak_rss_mb", "vae_encode_s",
+        "unet_s", "vae_decode_s", "precision", "threads", "width", "height", "processing_res", "times_s");
+    double min = j.path("min_s").asDouble();
+    double median = j.path("median_s").asDouble();
+    double max = j.path("max_s").asDouble();
+    assertThat(min).isPositive();
+    assertThat(median).isBetween(min, max);
+    assertThat(j.path("times_s")).hasSize(2);
+    double stages = j.path("vae_encode_s").asDouble() + j.path("unet_s").asDouble() + j.path("vae_decode_s").asDouble();
+    assertThat(j.path("unet_s").asDouble()).isPositive();
+    assertThat(stages).as("stages are part of each image's time").isLessThanOrEqualTo(max + 1e-3);
+    assertThat(j.path("peak_rss_mb").asDouble()).isGreaterThanOrEqualTo(j.path("rss_after_build_mb").asDouble())
+        .isGreaterThan(10);
+    assertThat(j.path("precision").asText()).isEqualTo("float32");
+    assertThat(j.path("threads").asInt()).isEqualTo(1);
+    assertThat(j.path("width").asInt()).isEqualTo(64);
+    assertThat(j.path("height").asInt()).isEqualTo(48);
+    assertThat(j.path("processing_res").asInt()).isEqualTo(64);
+    assertThat(j.path("runs").asInt()).isEqualTo(2);
+    assertThat(j.path("config").asText()).isEqualTo("tiny");
+  }
+
+  @Test
+  void halfPrecisionRunsInBfloat16OnTheCpuAndPrintsAReadableReport() {
+    CliRun r = CliRun.of("bench", "--config", "tiny", "--width", "48", "--height", "64", "--runs", "1",
+        "--warmup", "1", "--half-precision");
+    assertThat(r.exitCode()).as(r.err()).isZero();
+    assertThat(r.out()).contains("bfloat16", "seconds/image: median", "VAE encode", "UNet", "VAE decode",
+        "peak RSS", "48x64 (processing_res 64)");
+  }
+
+  @Test
+  void rejectsBadSizesWithOneLine() {
+    CliRun r = CliRun.of("bench", "--width", "0", "--runs", "1");
+    assertThat(r.exitCode()).isNotZero();
+    assertThat(r.err().strip()).startsWith("error: --width and --height").doesNotContain("\n")
+        .doesNotContain("Exception");
+    CliRun runs = CliRun.of("bench", "--runs", "0");
+    assertThat(runs.exitCode()).isNotZero();
+    assertThat(runs.err()).contains("--runs must be at least 1");
+  }
+
+  @Test
+  void helpExplainsEveryOption() {
+    CliRun r = CliRun.of("bench", "--help");
+    assertThat(r.exitCode()).isZero();
+    assertThat(r.out()).contains("--width", "--height", "--runs", "--warmup", "--half-precision", "--threads", "--json",
+        "--device", "--seed").doesNotContain("--config");
+  }
+}

@@ -181,9 +181,17 @@ class HubClientTest {
 
     Path snapshot = download(client());
 
-    assertThat(hub.contentGets(UNET)).extracting(FakeHub.Request::range)
-        .containsExactly(null, "bytes=1000000-", "bytes=2000000-");
-    assertThat(hub.bytesServed(UNET)).isEqualTo(hub.content(UNET).length);
+    // Each retry resumes where the bytes kept so far end. Normally that is exactly the cut (1 000 000, then
+    // 2 000 000), but a dropped connection may lose the last bytes in flight (seen on a loaded machine: 992 608),
+    // so the assertion is that every resume starts after the previous one and no later than the data sent.
+    List<FakeHub.Request> gets = hub.contentGets(UNET);
+    assertThat(gets).hasSize(3);
+    assertThat(gets.get(0).range()).isNull();
+    long first = rangeStart(gets.get(1));
+    long second = rangeStart(gets.get(2));
+    assertThat(first).isPositive().isLessThanOrEqualTo(1_000_000);
+    assertThat(second).isGreaterThan(first).isLessThanOrEqualTo(first + 1_000_000);
+    assertThat(hub.bytesServed(UNET)).isGreaterThanOrEqualTo(hub.content(UNET).length);
     assertThat(FakeHub.sha256(Files.readAllBytes(snapshot.resolve(UNET)))).isEqualTo(hub.etag(UNET));
   }
 
@@ -390,5 +398,10 @@ class HubClientTest {
         .isInstanceOfSatisfying(HubException.class, e -> assertThat(e.kind()).isEqualTo(Kind.INCOMPLETE_REPO))
         .hasMessageContaining("unet/: weights (diffusion_pytorch_model.safetensors, model.safetensors");
     assertThat(hub.requests()).noneMatch(r -> r.path().startsWith("/cdn/"));
+  }
+
+  private static long rangeStart(FakeHub.Request r) {
+    assertThat(r.range()).matches("bytes=\\d+-");
+    return Long.parseLong(r.range().substring("bytes=".length(), r.range().length() - 1));
   }
 }

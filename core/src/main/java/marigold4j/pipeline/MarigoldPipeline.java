@@ -270,7 +270,13 @@ public final class MarigoldPipeline implements AutoCloseable {
     sched.setTimesteps(options.denoisingSteps());
     long[] timesteps = sched.timesteps();
     long start = System.nanoTime();
-    Tensor rgbLatent = vae.encodeMean(rgbIn).mul(F.s(LATENT_SCALE));    // (B, 4, h, w)
+    Tensor rgbLatent;
+    // Each stage in its own scope: its activations are freed when it ends, not when the call does, so peak memory
+    // is the largest stage's rather than the sum of all three.
+    try (PointerScope encode = new PointerScope()) {
+      rgbLatent = vae.encodeMean(rgbIn).mul(F.s(LATENT_SCALE));         // (B, 4, h, w)
+      call.attach(rgbLatent);
+    }
     timed(StageTimer.Stage.VAE_ENCODE, start);
     Tensor latent = switch (options.noise()) {
       case ZEROS -> torch.zeros_like(rgbLatent);
@@ -293,16 +299,22 @@ public final class MarigoldPipeline implements AutoCloseable {
     }
     timed(StageTimer.Stage.UNET, start);
     start = System.nanoTime();
-    // Post-processing in fp32 (a no-op for fp32 models): in bf16 the channel mean and the (x + 1) / 2 would round
-    // depth to 2^-8 steps, which the min-max normalisation then magnifies.
-    Tensor decoded = vae.decode(latent.div(F.s(LATENT_SCALE))).to(torch.ScalarType.Float);   // (B, 3, H, W)
-    timed(StageTimer.Stage.VAE_DECODE, start);
-    if (options.modality() == Modality.NORMALS) {
-      Tensor norm = decoded.norm(new org.bytedeco.pytorch.ScalarOptional(F.s(2)), new long[] {1}, true);
-      return decoded.div(norm.add(F.s(1e-5)));
+    try (PointerScope decode = new PointerScope()) {
+      // Post-processing in fp32 (a no-op for fp32 models): in bf16 the channel mean and the (x + 1) / 2 would round
+      // depth to 2^-8 steps, which the min-max normalisation then magnifies.
+      Tensor decoded = vae.decode(latent.div(F.s(LATENT_SCALE))).to(torch.ScalarType.Float);   // (B, 3, H, W)
+      timed(StageTimer.Stage.VAE_DECODE, start);
+      Tensor out;
+      if (options.modality() == Modality.NORMALS) {
+        Tensor norm = decoded.norm(new org.bytedeco.pytorch.ScalarOptional(F.s(2)), new long[] {1}, true);
+        out = decoded.div(norm.add(F.s(1e-5)));
+      } else {
+        Tensor depth = decoded.mean(new long[] {1}, true, new ScalarTypeOptional());
+        out = F.clamp(depth, -1.0, 1.0).add(F.s(1.0)).div(F.s(2.0));
+      }
+      call.attach(out);
+      return out;
     }
-    Tensor depth = decoded.mean(new long[] {1}, true, new ScalarTypeOptional());
-    return F.clamp(depth, -1.0, 1.0).add(F.s(1.0)).div(F.s(2.0));
   }
 
   private void timed(StageTimer.Stage stage, long startNanos) {

@@ -4,6 +4,7 @@ import marigold4j.models.blocks.Downsample2D;
 import marigold4j.models.blocks.ResnetBlock2D;
 import marigold4j.nn.Module;
 import marigold4j.nn.ModuleList;
+import marigold4j.torch.Scopes;
 import org.bytedeco.pytorch.Tensor;
 
 /** diffusers' {@code DownEncoderBlock2D}: resnets without time embedding, then an optional padded downsampler. */
@@ -22,8 +23,15 @@ public final class DownEncoderBlock2D extends Module {
   /** (B, in, H, W) -> (B, out, H', W'). */
   public Tensor forward(Tensor x) {
     Tensor h = x;
-    for (ResnetBlock2D r : resnets) h = r.forward(h, null);
-    if (downsamplers != null) h = downsamplers.get(0).forward(h);
+    // one scope per layer: at 768x576 each full-resolution temporary is 226 MB in fp32
+    for (ResnetBlock2D r : resnets) {
+      Tensor in = h;
+      h = Scopes.freeTemporaries(() -> r.forward(in, null));
+    }
+    if (downsamplers != null) {
+      Tensor in = h;
+      h = Scopes.freeTemporaries(() -> downsamplers.get(0).forward(in));
+    }
     return h;
   }
 }

@@ -4,6 +4,7 @@ import marigold4j.models.blocks.Attention;
 import marigold4j.models.blocks.ResnetBlock2D;
 import marigold4j.nn.Module;
 import marigold4j.nn.ModuleList;
+import marigold4j.torch.Scopes;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -26,8 +27,12 @@ public final class UNetMidBlock2D extends Module {
 
   /** (B, C, H, W) -> (B, C, H, W). */
   public Tensor forward(Tensor x) {
-    Tensor h = resnets.get(0).forward(x, null);
-    if (!attentions.isEmpty()) h = attentions.get(0).forward(h, null);
-    return resnets.get(1).forward(h, null);
+    Tensor h = Scopes.freeTemporaries(() -> resnets.get(0).forward(x, null));
+    if (!attentions.isEmpty()) {
+      Tensor in = h;
+      h = Scopes.freeTemporaries(() -> attentions.get(0).forward(in, null));
+    }
+    Tensor in = h;
+    return Scopes.freeTemporaries(() -> resnets.get(1).forward(in, null));
   }
 }

@@ -4,6 +4,7 @@ import marigold4j.models.blocks.ResnetBlock2D;
 import marigold4j.models.blocks.Upsample2D;
 import marigold4j.nn.Module;
 import marigold4j.nn.ModuleList;
+import marigold4j.torch.Scopes;
 import org.bytedeco.pytorch.Tensor;
 
 /** diffusers' {@code UpDecoderBlock2D}: resnets without time embedding, then an optional x2 upsampler. */
@@ -21,8 +22,15 @@ public final class UpDecoderBlock2D extends Module {
   /** (B, in, H, W) -> (B, out, 2H, 2W), or (B, out, H, W) for the last block. */
   public Tensor forward(Tensor x) {
     Tensor h = x;
-    for (ResnetBlock2D r : resnets) h = r.forward(h, null);
-    if (upsamplers != null) h = upsamplers.get(0).forward(h, null);
+    // one scope per layer: at 768x576 each full-resolution temporary is 226 MB in fp32
+    for (ResnetBlock2D r : resnets) {
+      Tensor in = h;
+      h = Scopes.freeTemporaries(() -> r.forward(in, null));
+    }
+    if (upsamplers != null) {
+      Tensor in = h;
+      h = Scopes.freeTemporaries(() -> upsamplers.get(0).forward(in, null));
+    }
     return h;
   }
 }

@@ -22,7 +22,6 @@ import marigold4j.pipeline.NoiseType;
 import marigold4j.pipeline.Precision;
 import marigold4j.random.NoiseSource;
 import marigold4j.schedulers.SchedulerConfig.TimestepSpacing;
-import marigold4j.torch.Engine;
 import org.bytedeco.javacpp.PointerScope;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -93,10 +92,6 @@ public final class PredictCommand implements Callable<Integer> {
       description = "Keep the output at the processing resolution instead of resizing it back to the input size.")
   boolean outputProcessingRes;
 
-  @Option(names = {"--half-precision", "--half_precision"},
-      description = "Run in reduced precision: bfloat16 on CPU (attention kept in float32), float16 on CUDA.")
-  boolean halfPrecision;
-
   @Option(names = "--seed", paramLabel = "N",
       description = "Random seed (as run.py: Python random and torch seeded once). Default: the current time.")
   Long seed;
@@ -116,19 +111,9 @@ public final class PredictCommand implements Callable<Integer> {
   @Option(names = "--recursive", description = "Also take images from sub-folders of folder inputs.")
   boolean recursive;
 
-  @Option(names = "--variant", paramLabel = "NAME",
-      description = "Weight variant to load, e.g. fp16 (falls back to the full-precision files). Default: none.")
-  String variant;
-
   @Mixin HubOptions hub;
 
-  @Option(names = "--device", paramLabel = "cpu|cuda|cuda:N", defaultValue = "cpu",
-      description = "Where to run (cuda needs the -Pgpu build). Default: ${DEFAULT-VALUE}.")
-  String device;
-
-  @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
-      description = "CPU threads for the engine; 0 = all cores. Default: ${DEFAULT-VALUE}.")
-  int threads;
+  @Mixin RuntimeOptions runtime;
 
   @Option(names = "--domain", paramLabel = "indoor|outdoor|object", defaultValue = "indoor",
       description = "GeoWizard checkpoints only: the scene domain the model is conditioned on. "
@@ -155,16 +140,15 @@ public final class PredictCommand implements Callable<Integer> {
     Domain geoDomain = Domain.parse(domain);
     Modality requested = modality == null ? null : Modality.parse(modality);
 
-    Engine.setThreads(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
-    Path dir = hub.resolve(checkpoint, variant, err);
-    Precision precision = halfPrecision ? Precision.half(Engine.device(device)) : Precision.FP32;
+    Path dir = hub.resolve(checkpoint, runtime.variant, err);
+    Precision precision = runtime.start();
     long s = seed != null ? seed : System.currentTimeMillis() / 1000;
     if (GeoWizardPipeline.isGeoWizard(dir)) {
       prepareOutput(List.of("depth_npy", "depth_colored", "normal_npy", "normal_colored"));
       err.printf("Loading %s (GeoWizard: depth and normals, %s domain, %s on %s)%n", checkpoint,
-          geoDomain.name().toLowerCase(Locale.ROOT), precision.label(), device);
+          geoDomain.name().toLowerCase(Locale.ROOT), precision.label(), runtime.device);
       err.flush();
-      try (GeoWizardPipeline pipe = GeoWizardPipeline.load(dir, precision, device)) {
+      try (GeoWizardPipeline pipe = GeoWizardPipeline.load(dir, precision, runtime.device)) {
         GeoWizardOptions o = pipe.defaults(geoDomain).withEnsembleSize(ensembleSize)
             .withMatchInputRes(!outputProcessingRes).withBatchSize(batchSize).withColorMap(colorMap)
             .withNoise(noiseType).withTimestepSpacing(spacing);
@@ -180,9 +164,9 @@ public final class PredictCommand implements Callable<Integer> {
         : checkpoint.toLowerCase(Locale.ROOT).contains("normal") ? Modality.NORMALS : Modality.DEPTH;
     prepareOutput(mod == Modality.DEPTH ? List.of("depth_npy", "depth_bw", "depth_colored")
         : List.of("normal_npy", "normal_colored"));
-    err.printf("Loading %s (%s, %s on %s)%n", checkpoint, mod.cliName(), precision.label(), device);
+    err.printf("Loading %s (%s, %s on %s)%n", checkpoint, mod.cliName(), precision.label(), runtime.device);
     err.flush();
-    try (MarigoldPipeline pipe = MarigoldPipeline.load(dir, precision, device)) {
+    try (MarigoldPipeline pipe = MarigoldPipeline.load(dir, precision, runtime.device)) {
       MarigoldOptions o = pipe.defaults(mod)
           .withEnsembleSize(ensembleSize).withMatchInputRes(!outputProcessingRes).withResampleMethod(resample)
           .withBatchSize(batchSize).withColorMap(colorMap).withNoise(noiseType).withTimestepSpacing(spacing);

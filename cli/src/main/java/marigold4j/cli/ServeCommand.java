@@ -19,7 +19,6 @@ import marigold4j.pipeline.GeoWizardPipeline;
 import marigold4j.pipeline.MarigoldPipeline;
 import marigold4j.pipeline.Modality;
 import marigold4j.pipeline.Precision;
-import marigold4j.torch.Engine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -76,23 +75,9 @@ public final class ServeCommand implements Callable<Integer> {
       description = "Finished predictions kept in memory for their download links. Default: ${DEFAULT-VALUE}.")
   int results;
 
-  @Option(names = "--half-precision",
-      description = "Run in reduced precision: bfloat16 on CPU (attention kept in float32), float16 on CUDA.")
-  boolean halfPrecision;
-
-  @Option(names = "--variant", paramLabel = "NAME",
-      description = "Weight variant to load, e.g. fp16 (falls back to the full-precision files). Default: none.")
-  String variant;
-
   @Mixin HubOptions hub;
 
-  @Option(names = "--device", paramLabel = "cpu|cuda|cuda:N", defaultValue = "cpu",
-      description = "Where to run (cuda needs the -Pgpu build). Default: ${DEFAULT-VALUE}.")
-  String device;
-
-  @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
-      description = "CPU threads for the engine; 0 = all cores. Default: ${DEFAULT-VALUE}.")
-  int threads;
+  @Mixin RuntimeOptions runtime;
 
   /** Released to stop serving (Ctrl-C, or a test). */
   final CountDownLatch stop = new CountDownLatch(1);
@@ -107,8 +92,7 @@ public final class ServeCommand implements Callable<Integer> {
         .withMaxUploadBytes((long) maxUploadMb << 20).withMaxPixels((long) (maxMegapixels * 1_000_000))
         .withMaxProcessingRes(maxProcessingRes).withQueueCapacity(queueSize).withMaxResults(results);
     List<String> requested = checkpoints.isEmpty() ? List.of(PredictCommand.DEFAULT_CHECKPOINT) : checkpoints;
-    Engine.setThreads(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
-    Precision precision = halfPrecision ? Precision.half(Engine.device(device)) : Precision.FP32;
+    Precision precision = runtime.start();
     List<ServedModel> models = new ArrayList<>();
     CountDownLatch closed = new CountDownLatch(1);
     // Ctrl-C: stop serving, and hold the JVM until a running prediction has finished and the models are closed
@@ -155,20 +139,21 @@ public final class ServeCommand implements Callable<Integer> {
         idOrDir = arg.substring(prefix.length());
       }
     }
-    Path dir = hub.resolve(idOrDir, variant, err);
+    Path dir = hub.resolve(idOrDir, runtime.variant, err);
     Path local = Path.of(idOrDir);
     String id = Files.isDirectory(local) && local.getFileName() != null ? local.getFileName().toString() : idOrDir;
     if (GeoWizardPipeline.isGeoWizard(dir)) {
       if (forced != null) throw new IllegalArgumentException(arg + ": a GeoWizard checkpoint serves both tasks; "
           + "drop the " + forced.cliName() + ": prefix");
-      err.printf("Loading %s (GeoWizard: depth and normals, %s on %s)%n", idOrDir, precision.label(), device);
+      err.printf("Loading %s (GeoWizard: depth and normals, %s on %s)%n", idOrDir, precision.label(),
+          runtime.device);
       err.flush();
-      return new GeoWizardServedModel(id, GeoWizardPipeline.load(dir, precision, device));
+      return new GeoWizardServedModel(id, GeoWizardPipeline.load(dir, precision, runtime.device));
     }
     Modality modality = forced != null ? forced : modalityOf(dir, idOrDir);
-    err.printf("Loading %s (%s, %s on %s)%n", idOrDir, modality.cliName(), precision.label(), device);
+    err.printf("Loading %s (%s, %s on %s)%n", idOrDir, modality.cliName(), precision.label(), runtime.device);
     err.flush();
-    return new MarigoldServedModel(id, MarigoldPipeline.load(dir, precision, device), modality);
+    return new MarigoldServedModel(id, MarigoldPipeline.load(dir, precision, runtime.device), modality);
   }
 
   /** diffusers' Marigold indexes name it ({@code prediction_type}); older ones only say it in their name. */

@@ -26,6 +26,19 @@ public final class PngIo {
   public record Samples(int width, int height, int bands, int bitDepth, int[] values) {}
 
   /**
+   * Decodes a single-channel PNG (a depth map) as {@link #read} does.
+   *
+   * @throws ImageReadException naming the file if it is missing, cannot be decoded or has more than one channel
+   */
+  public static Samples readGrey(Path file) {
+    Samples s = read(file);
+    if (s.bands() != 1) {
+      throw new ImageReadException(file, "expected a greyscale depth PNG, got " + s.bands() + " channels");
+    }
+    return s;
+  }
+
+  /**
    * Decodes a PNG's raw samples (no colour conversion, 16-bit samples kept whole).
    *
    * @throws ImageReadException naming the file if it is missing or cannot be decoded

@@ -6,7 +6,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import marigold4j.image.ImageInput;
-import marigold4j.image.ImageReadException;
 import marigold4j.image.PilImage;
 import marigold4j.prep.CsvTable;
 import marigold4j.prep.PngIo;
@@ -127,11 +126,8 @@ public final class Hypersim implements TrainingDataset {
   public DecodedItem decode(int index, boolean flip) {
     Pair p = pairs.get(index);
     PilImage rgbImage = ImageInput.read(p.rgb());
-    PngIo.Samples depthPng = PngIo.read(p.depth());
+    PngIo.Samples depthPng = PngIo.readGrey(p.depth());
     PilImage normalImage = ImageInput.read(p.normal());
-    if (depthPng.bands() != 1) {
-      throw new ImageReadException(p.depth(), "expected a greyscale depth PNG, got " + depthPng.bands() + " channels");
-    }
     int w = depthPng.width();
     int h = depthPng.height();
     if (rgbImage.width() != w || rgbImage.height() != h || normalImage.width() != w || normalImage.height() != h) {

@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import marigold4j.image.ImageInput;
-import marigold4j.image.ImageReadException;
 import marigold4j.image.PilImage;
 import marigold4j.prep.PngIo;
 
@@ -121,10 +120,7 @@ public final class VirtualKITTI2 implements TrainingDataset {
   public DecodedItem decode(int index, boolean flip) {
     Pair p = pairs.get(index);
     PilImage rgbImage = ImageInput.read(p.rgb());
-    PngIo.Samples depthPng = PngIo.read(p.depth());
-    if (depthPng.bands() != 1) {
-      throw new ImageReadException(p.depth(), "expected a greyscale depth PNG, got " + depthPng.bands() + " channels");
-    }
+    PngIo.Samples depthPng = PngIo.readGrey(p.depth());
     // PIL's convert("RGB") of the 16-bit normal PNG keeps each sample's high byte
     PilImage normalImage = ImageInput.read(p.normal());
     int w = depthPng.width();

@@ -19,12 +19,12 @@ import marigold4j.pipeline.MarigoldPipeline;
 import marigold4j.pipeline.Modality;
 import marigold4j.pipeline.Precision;
 import marigold4j.pipeline.StageTimer;
-import marigold4j.torch.Engine;
 import marigold4j.torch.Tensors;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -40,6 +40,8 @@ import picocli.CommandLine.Spec;
         "Reports the median, min and max seconds per image, the median per-stage times (VAE encode, UNet, VAE "
             + "decode) and the peak resident memory (VmHWM) of this process. Random weights cost the same as real "
             + "ones; the text encoder is not built (a real checkpoint runs it once at load, then releases it).",
+        "With --checkpoint, a real checkpoint is loaded instead (its load time is reported too). On CUDA the stage "
+            + "times are only indicative: kernels run asynchronously.",
         "See docs/performance.md for measured figures and how to compare with the original Python pipeline."})
 public final class BenchCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
@@ -61,25 +63,22 @@ public final class BenchCommand implements Callable<Integer> {
           + "allocator growth). Default: ${DEFAULT-VALUE}.")
   int warmup;
 
-  @Option(names = {"--half-precision", "--half_precision"},
-      description = "Run in reduced precision: bfloat16 on CPU (attention kept in float32), float16 on CUDA.")
-  boolean halfPrecision;
-
-  @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
-      description = "CPU threads for the engine (intra-op and OpenBLAS); 0 = all cores. Default: ${DEFAULT-VALUE}.")
-  int threads;
+  @Mixin RuntimeOptions runtime;
 
   @Option(names = "--json", description = "Print one JSON line on stdout instead of the text report.")
   boolean json;
 
-  @Option(names = "--device", paramLabel = "cpu|cuda|cuda:N", defaultValue = "cpu",
-      description = "Where to run (cuda needs the -Pgpu build; its stage times are only indicative, as CUDA "
-          + "kernels run asynchronously). Default: ${DEFAULT-VALUE}.")
-  String device;
-
   @Option(names = "--seed", paramLabel = "N", defaultValue = "0",
       description = "Seed of the random weights and the random benchmark image. Default: ${DEFAULT-VALUE}.")
   long seed;
+
+  @Option(names = "--checkpoint", paramLabel = "ID_OR_DIR",
+      description = "Benchmark this Marigold / E2E-FT depth checkpoint (a folder or a Hub id) instead of the "
+          + "random-weight architecture; its load time (from disk or page cache, text encoder included) is reported "
+          + "as load_s.")
+  String checkpoint;
+
+  @Mixin HubOptions hub;
 
   @Option(names = "--config", paramLabel = "full|tiny", defaultValue = "full", hidden = true,
       description = "Architecture: full (the released checkpoints) or tiny (the test fixtures'). Default: "
@@ -93,20 +92,29 @@ public final class BenchCommand implements Callable<Integer> {
     }
     if (runs < 1) throw new IllegalArgumentException("--runs must be at least 1, got " + runs);
     if (warmup < 0) throw new IllegalArgumentException("--warmup must be 0 or more, got " + warmup);
-    if (threads < 0) throw new IllegalArgumentException("--threads must be 0 (all cores) or more, got " + threads);
+    if (runtime.threads < 0) {
+      throw new IllegalArgumentException("--threads must be 0 (all cores) or more, got " + runtime.threads);
+    }
     MarigoldArchitecture arch = MarigoldArchitecture.parse(config);
     PrintWriter err = spec.commandLine().getErr();
     PrintWriter out = spec.commandLine().getOut();
 
-    Engine.setThreads(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
-    Precision precision = halfPrecision ? Precision.half(Engine.device(device)) : Precision.FP32;
+    Precision precision = runtime.start();
+    String device = runtime.device;
     int res = Math.max(width, height);
-    err.printf("Building the %s Marigold architecture with random weights (%s on %s, %d threads)%n",
-        arch == MarigoldArchitecture.FULL_SIZE ? "full-size" : arch.cliName(), precision.label(), device,
-        torch.get_num_threads());
+    Path checkpointDir = checkpoint == null ? null : hub.resolve(checkpoint, runtime.variant, err);
+    if (checkpointDir == null) {
+      err.printf("Building the %s Marigold architecture with random weights (%s on %s, %d threads)%n",
+          arch == MarigoldArchitecture.FULL_SIZE ? "full-size" : arch.cliName(), precision.label(), device,
+          torch.get_num_threads());
+    } else {
+      err.printf("Loading %s (%s on %s, %d threads)%n", checkpoint, precision.label(), device,
+          torch.get_num_threads());
+    }
     err.flush();
     long buildStart = System.nanoTime();
-    try (MarigoldPipeline pipe = MarigoldPipeline.random(arch, precision, device, seed)) {
+    try (MarigoldPipeline pipe = checkpointDir == null ? MarigoldPipeline.random(arch, precision, device, seed)
+        : MarigoldPipeline.load(checkpointDir, precision, device)) {
       double buildS = seconds(System.nanoTime() - buildStart);
       long rssAfterBuild = Rss.current();
       MarigoldOptions options = pipe.defaults(Modality.DEPTH).withProcessingRes(res);
@@ -209,7 +217,7 @@ public final class BenchCommand implements Callable<Integer> {
       putMb(o, "peak_rss_mb", peakRss);
       putMb(o, "rss_after_build_mb", rssAfterBuild);
       putMb(o, "rss_at_end_mb", rssAtEnd);
-      o.put("build_s", round(buildS));
+      o.put(checkpoint == null ? "build_s" : "load_s", round(buildS));
       ArrayNode all = o.putArray("times_s");
       times.forEach(t -> all.add(round(t)));
       o.put("runs", times.size());
@@ -219,8 +227,12 @@ public final class BenchCommand implements Callable<Integer> {
       o.put("processing_res", res);
       o.put("precision", precision.label());
       o.put("threads", threadCount);
-      o.put("device", device);
-      o.put("config", arch.cliName());
+      o.put("device", runtime.device);
+      if (checkpoint == null) {
+        o.put("config", arch.cliName());
+      } else {
+        o.put("checkpoint", checkpoint);
+      }
       try {
         return m.writeValueAsString(o);
       } catch (IOException e) {
@@ -229,16 +241,18 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     void print(PrintWriter out) {
-      out.printf(Locale.ROOT, "marigold4j bench: %s architecture, %dx%d (processing_res %d), %s, %d threads, %s%n",
-          arch.cliName(), width, height, res, precision.label(), threadCount, device);
+      out.printf(Locale.ROOT, "marigold4j bench: %s, %dx%d (processing_res %d), %s, %d threads, %s%n",
+          checkpoint == null ? arch.cliName() + " architecture" : checkpoint, width, height, res, precision.label(),
+          threadCount, runtime.device);
       out.printf(Locale.ROOT, "  seconds/image: median %.3f  min %.3f  max %.3f  (%d runs after %d warm-up)%n",
           median(times), times.stream().mapToDouble(Double::doubleValue).min().orElseThrow(),
           times.stream().mapToDouble(Double::doubleValue).max().orElseThrow(), times.size(), warmup);
       out.printf(Locale.ROOT, "  stages (median s): VAE encode %.3f  UNet %.3f  VAE decode %.3f%n",
           stageMedian(StageTimer.Stage.VAE_ENCODE), stageMedian(StageTimer.Stage.UNET),
           stageMedian(StageTimer.Stage.VAE_DECODE));
-      out.printf(Locale.ROOT, "  peak RSS: %s (after build %s, at end %s); build %.1f s%n", mb(peakRss),
-          mb(rssAfterBuild), mb(rssAtEnd), buildS);
+      out.printf(Locale.ROOT, "  peak RSS: %s (after %s %s, at end %s); %s %.1f s%n", mb(peakRss),
+          checkpoint == null ? "build" : "load", mb(rssAfterBuild), mb(rssAtEnd),
+          checkpoint == null ? "build" : "load", buildS);
     }
   }
 

@@ -30,9 +30,27 @@ public final class Main implements Runnable {
         line.getErr().println("error: " + ex.getMessage());
         return 2;
       }
-      throw ex;
+      // Anything else is a bug or an engine failure (a libtorch error carries a C++ backtrace of dozens of lines):
+      // one line by default, the whole trace when asked for.
+      line.getErr().println("error: " + unexpected(ex));
+      if (System.getenv("MARIGOLD4J_DEBUG") != null) {
+        ex.printStackTrace(line.getErr());
+      } else {
+        line.getErr().println("(set MARIGOLD4J_DEBUG=1 for the full stack trace)");
+      }
+      return 3;
     });
     return cl;
+  }
+
+  /** One line for an unexpected failure: its type and the first line of its message (libtorch's is the cause). */
+  static String unexpected(Throwable ex) {
+    String message = ex.getMessage() == null ? "" : ex.getMessage().strip();
+    int eol = message.indexOf('\n');
+    String first = eol < 0 ? message : message.substring(0, eol).strip();
+    boolean engine = message.contains("Exception raised from");
+    String kind = engine ? "PyTorch engine error" : ex.getClass().getSimpleName();
+    return first.isEmpty() ? kind : kind + ": " + first;
   }
 
   public static void main(String[] args) {

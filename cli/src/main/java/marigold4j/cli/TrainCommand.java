@@ -6,15 +6,17 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import marigold4j.pipeline.GeoWizardPipeline;
 import marigold4j.pipeline.Modality;
 import marigold4j.pipeline.NoiseType;
 import marigold4j.pipeline.Precision;
 import marigold4j.torch.Engine;
 import marigold4j.train.E2EFTModel;
+import marigold4j.train.E2EFTTrainable;
 import marigold4j.train.E2EFTTrainer;
+import marigold4j.train.GeoWizardE2EFTModel;
 import marigold4j.train.LoaderBatches;
 import marigold4j.train.MetricsLog;
-import marigold4j.train.PipelineExport;
 import marigold4j.train.TrainOptions;
 import marigold4j.train.TrainingCheckpoints;
 import marigold4j.train.data.TrainingDataLoader;
@@ -22,24 +24,40 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code marigold4j train}: E2E-FT fine-tuning ({@code training/train.py} of the original). */
+/**
+ * {@code marigold4j train}: E2E-FT fine-tuning ({@code training/train.py} of the original for Marigold and Stable
+ * Diffusion, {@code GeoWizard/geowizard/training/train_depth_normal.py --e2e_ft} for GeoWizard).
+ */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"End-to-end fine-tune a diffusion depth / normals estimator (or Stable Diffusion 2) with a task "
         + "loss: one step at t = 999, decoded through the frozen VAE (E2E-FT's training/train.py).",
+        "A GeoWizard base (e.g. lemonaddie/geowizard) trains depth and normals together, as "
+        + "training/scripts/train_geowizard_e2e_ft.sh: the [depth, normal] batch with its class labels, the CLIP "
+        + "image embedding, loss 0.5 x SSI-L1 + angular, the class embedding at --class-embedding-lr-mult times the "
+        + "learning rate; the result loads in 'predict' as a GeoWizard pipeline.",
         "For long runs set MALLOC_ARENA_MAX=2 in the environment: it keeps the resident memory flat."})
 public final class TrainCommand implements Callable<Integer> {
+  /** The modality that trains GeoWizard's joint depth and normals. */
+  static final String DEPTH_NORMALS = "depth_normals";
+
   @Spec CommandSpec spec;
 
-  @Option(names = "--base", required = true, paramLabel = "DIR",
-      description = "Base checkpoint folder in the diffusers layout (e.g. a Marigold or Stable Diffusion 2 download).")
-  Path base;
+  @Mixin HubOptions hub;
 
-  @Option(names = "--modality", required = true, paramLabel = "depth|normals",
-      description = "What to train: depth (scale-and-shift-invariant L1 loss) or normals (angular loss).")
+  @Option(names = "--base", required = true, paramLabel = "ID_OR_DIR",
+      description = "Base checkpoint: a folder in the diffusers layout or a Hugging Face id (e.g. "
+          + "prs-eth/marigold-depth-v1-0, stabilityai/stable-diffusion-2, lemonaddie/geowizard).")
+  String base;
+
+  @Option(names = "--modality", paramLabel = "depth|normals|depth_normals",
+      description = "What to train: depth (scale-and-shift-invariant L1 loss), normals (angular loss), or "
+          + "depth_normals (GeoWizard: both together; the default and the only choice for a GeoWizard base). "
+          + "Required for other bases.")
   String modality;
 
   @Option(names = "--output", required = true, paramLabel = "DIR",
@@ -70,14 +88,20 @@ public final class TrainCommand implements Callable<Integer> {
       description = "AdamW base learning rate (default: ${DEFAULT-VALUE}).")
   double learningRate;
 
-  @Option(names = "--lr-exp-warmup-steps", defaultValue = "100", paramLabel = "N",
-      description = "Linear learning-rate warm-up steps (default: ${DEFAULT-VALUE}).")
+  @Option(names = {"--lr-exp-warmup-steps", "--lr-warmup-steps"}, defaultValue = "100", paramLabel = "N",
+      description = "Linear learning-rate warm-up steps (default: ${DEFAULT-VALUE}; --lr-warmup-steps is the "
+          + "GeoWizard script's spelling).")
   long lrExpWarmupSteps;
 
   @Option(names = "--lr-total-iter-length", defaultValue = "20000", paramLabel = "N",
       description = "Step at which the exponentially decaying learning rate reaches 1%% of its base "
           + "(default: ${DEFAULT-VALUE}).")
   long lrTotalIterLength;
+
+  @Option(names = "--class-embedding-lr-mult", defaultValue = "10", paramLabel = "X",
+      description = "GeoWizard only: the UNet's class-embedding parameters learn X times faster (a second AdamW "
+          + "parameter group; default: ${DEFAULT-VALUE}).")
+  double classEmbeddingLrMult;
 
   @Option(names = "--max-grad-norm", defaultValue = "1.0", paramLabel = "X",
       description = "Gradients are clipped to this total L2 norm (default: ${DEFAULT-VALUE}).")
@@ -111,11 +135,13 @@ public final class TrainCommand implements Callable<Integer> {
 
   @Option(names = "--noise-type", paramLabel = "zeros|gaussian|pyramid",
       description = "The noise latent next to the RGB latent (the E2E-FT scripts use zeros). Omitted: the UNet sees "
-          + "the RGB latent alone (only for 4-channel Stable Diffusion bases). A 4-channel base is widened to 8.")
+          + "the RGB latent alone (only for 4-channel Stable Diffusion bases; GeoWizard needs one). A 4-channel "
+          + "base is widened to 8.")
   String noiseType;
 
   @Option(names = "--seed", defaultValue = "0", paramLabel = "N",
-      description = "Seed of the noise draws, data order and flips (default: ${DEFAULT-VALUE}).")
+      description = "Seed of the noise draws, data order and flips, as set_seed: one stream per generator for the "
+          + "whole run, saved in checkpoints (default: ${DEFAULT-VALUE}).")
   long seed;
 
   @Option(names = "--no-shuffle", description = "Read the datasets in order instead of shuffling each epoch.")
@@ -142,7 +168,6 @@ public final class TrainCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
-    Modality mod = Modality.parse(modality);
     NoiseType noise = noiseType == null || noiseType.equalsIgnoreCase("none") ? null : NoiseType.parse(noiseType);
     Precision precision = switch (mixedPrecision.toLowerCase(Locale.ROOT)) {
       case "no" -> Precision.FP32;
@@ -151,15 +176,22 @@ public final class TrainCommand implements Callable<Integer> {
       default -> throw new IllegalArgumentException("--mixed-precision must be no, bf16 or fp16, got '"
           + mixedPrecision + "'");
     };
-    if (!Files.isDirectory(base)) throw new IllegalArgumentException(base + ": base checkpoint folder not found");
     TrainOptions options = new TrainOptions(maxTrainSteps, trainBatchSize, gradientAccumulationSteps, learningRate,
         adamBeta1, adamBeta2, adamWeightDecay, adamEpsilon, maxGradNorm, lrExpWarmupSteps, lrTotalIterLength,
         checkpointingSteps, checkpointsTotalLimit == null ? 0 : checkpointsTotalLimit, seed, gradientCheckpointing);
     if (!(hflipProb >= 0 && hflipProb <= 1)) throw new IllegalArgumentException("--hflip-prob must be in [0, 1]");
     TrainingDataLoader loader = dataLoader();
+    Path baseDir = hub.resolve(base, null, spec.commandLine().getErr());
+    String mod = modality(baseDir);
+    if (mod.equals(DEPTH_NORMALS) && noise == null) {
+      throw new IllegalArgumentException("GeoWizard training needs --noise-type (train_geowizard_e2e_ft.sh uses "
+          + "zeros)");
+    }
     Engine.init();
     writeArguments(mod, noise);
-    try (E2EFTModel model = E2EFTModel.load(base, mod, noise, precision);
+    try (E2EFTTrainable model = mod.equals(DEPTH_NORMALS)
+            ? GeoWizardE2EFTModel.load(baseDir, noise, precision, classEmbeddingLrMult)
+            : E2EFTModel.load(baseDir, Modality.parse(mod), noise, precision);
         E2EFTTrainer trainer = new E2EFTTrainer(model, options);
         LoaderBatches data = new LoaderBatches(loader)) {
       Optional<Path> resume = TrainingCheckpoints.resolve(output, resumeFromCheckpoint);
@@ -167,16 +199,38 @@ public final class TrainCommand implements Callable<Integer> {
         out.println("no checkpoint in " + output + ": starting a new training run");
       }
       resume.ifPresent(ckpt -> trainer.restore(TrainingCheckpoints.readState(ckpt), ckpt, data));
-      out.printf(Locale.ROOT, "training %s from %s: %d steps of %d x %d samples, lr %.3g, %s%n", mod.cliName(), base,
+      out.printf(Locale.ROOT, "training %s from %s: %d steps of %d x %d samples, lr %.3g, %s%n", mod, base,
           maxTrainSteps, gradientAccumulationSteps, trainBatchSize, learningRate,
           loader.datasets().stream().map(d -> d.name() + " (" + d.size() + ")").toList());
       out.flush();
       runWithProgress(trainer, data, out);
       if (data.badItems() > 0) out.println(data.badItems() + " bad training item(s) were reported and skipped");
-      PipelineExport.write(base, output, model, base.toString());
+      model.exportPipeline(baseDir, output, base);
       out.println("saved the fine-tuned pipeline to " + output);
     }
     return 0;
+  }
+
+  /**
+   * The modality to train: a GeoWizard base trains depth and normals together ({@value #DEPTH_NORMALS}, also when
+   * --modality is omitted); other bases need --modality depth or normals.
+   */
+  private String modality(Path baseDir) {
+    boolean geoWizard = GeoWizardPipeline.isGeoWizard(baseDir);
+    String m = modality == null ? null : modality.toLowerCase(Locale.ROOT).replace('-', '_');
+    if (geoWizard) {
+      if (m != null && !m.equals(DEPTH_NORMALS)) {
+        throw new IllegalArgumentException(base + " is a GeoWizard checkpoint: it trains depth and normals together "
+            + "(--modality " + DEPTH_NORMALS + " or no --modality), not '" + modality + "'");
+      }
+      return DEPTH_NORMALS;
+    }
+    if (m == null) throw new IllegalArgumentException("--modality is required for " + base + " (depth or normals)");
+    if (m.equals(DEPTH_NORMALS)) {
+      throw new IllegalArgumentException("--modality " + DEPTH_NORMALS + " trains GeoWizard, and " + base + " is not a "
+          + "GeoWizard checkpoint (unet/ with a projection class embedding, image_encoder/, feature_extractor/)");
+    }
+    return Modality.parse(m).cliName();
   }
 
   private void runWithProgress(E2EFTTrainer trainer, LoaderBatches data, PrintWriter out) {
@@ -227,9 +281,9 @@ public final class TrainCommand implements Callable<Integer> {
   }
 
   /** train.py's arguments.txt, with the Java option names. */
-  private void writeArguments(Modality mod, NoiseType noise) {
+  private void writeArguments(String mod, NoiseType noise) {
     String text = String.join("\n",
-        "modality: " + mod.cliName(),
+        "modality: " + mod,
         "noise_type: " + (noise == null ? "None" : noise.name().toLowerCase(Locale.ROOT)),
         "lr_exp_warmup_steps: " + lrExpWarmupSteps,
         "lr_total_iter_length: " + lrTotalIterLength,
@@ -241,6 +295,7 @@ public final class TrainCommand implements Callable<Integer> {
         "gradient_accumulation_steps: " + gradientAccumulationSteps,
         "gradient_checkpointing: " + gradientCheckpointing,
         "learning_rate: " + learningRate,
+        "class_embedding_lr_mult: " + (mod.equals(DEPTH_NORMALS) ? classEmbeddingLrMult : "None"),
         "adam_beta1: " + adamBeta1,
         "adam_beta2: " + adamBeta2,
         "adam_weight_decay: " + adamWeightDecay,

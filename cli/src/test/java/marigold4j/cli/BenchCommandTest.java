@@ -53,6 +53,23 @@ class BenchCommandTest {
   }
 
   @Test
+  void benchmarksARealCheckpointAndReportsItsLoadTime() throws Exception {
+    CliRun r = CliRun.of("bench", "--checkpoint", PredictCommandTest.TINY_DEPTH.toString(), "--width", "40",
+        "--height", "32", "--runs", "1", "--warmup", "0", "--threads", "1", "--json");
+    assertThat(r.exitCode()).as(r.err()).isZero();
+    JsonNode j = new ObjectMapper().readTree(r.out().strip());
+    assertThat(j.path("load_s").asDouble()).isPositive();
+    assertThat(j.has("build_s")).isFalse();
+    assertThat(j.path("checkpoint").asText()).endsWith("tiny-marigold-depth");
+    assertThat(j.path("median_s").asDouble()).isPositive();
+    assertThat(r.err()).contains("Loading ");
+
+    CliRun missing = CliRun.of("bench", "--checkpoint", "/nonexistent/ckpt", "--runs", "1", "--offline");
+    assertThat(missing.exitCode()).isNotZero();
+    assertThat(missing.err()).contains("/nonexistent/ckpt").doesNotContain("Exception");
+  }
+
+  @Test
   void rejectsBadSizesWithOneLine() {
     CliRun r = CliRun.of("bench", "--width", "0", "--runs", "1");
     assertThat(r.exitCode()).isNotZero();
@@ -67,6 +84,7 @@ class BenchCommandTest {
   void helpExplainsEveryOption() {
     CliRun r = CliRun.of("bench", "--help");
     assertThat(r.exitCode()).isZero();
+    assertThat(r.out()).contains("--checkpoint", "--offline");
     assertThat(r.out()).contains("--width", "--height", "--runs", "--warmup", "--half-precision", "--threads", "--json",
         "--device", "--seed").doesNotContain("--config");
   }

@@ -10,10 +10,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Stream;
 import marigold4j.eval.depth.DepthPredictor;
 import marigold4j.eval.depth.InferenceSettings;
 import marigold4j.testing.Golden;
+import marigold4j.testing.TestFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -64,7 +64,7 @@ class EvalDepthCommandTest {
   void reportsAndCountsAMissingPredictionInsteadOfCrashing() throws IOException {
     Path c = fixture("scannet_mini");
     Path preds = tmp.resolve("prediction");
-    copyTree(c.resolve("prediction"), preds);
+    TestFiles.copyTree(c.resolve("prediction"), preds);
     Files.delete(preds.resolve("scene0288_00/color/pred_000500.npy"));
     Path out = tmp.resolve("eval_metric");
     CliRun r = CliRun.of("eval", "depth", "--dataset-config", c.resolve("config.yaml").toString(), "--data-dir",
@@ -206,13 +206,4 @@ class EvalDepthCommandTest {
             root + "/prediction"));
   }
 
-  private static void copyTree(Path src, Path dst) throws IOException {
-    try (Stream<Path> s = Files.walk(src)) {
-      for (Path p : (Iterable<Path>) s::iterator) {
-        Path t = dst.resolve(src.relativize(p).toString());
-        if (Files.isDirectory(p)) Files.createDirectories(t);
-        else Files.copy(p, t);
-      }
-    }
-  }
 }

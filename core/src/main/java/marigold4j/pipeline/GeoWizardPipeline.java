@@ -28,6 +28,7 @@ import marigold4j.schedulers.DDIMScheduler;
 import marigold4j.schedulers.StepOutput;
 import marigold4j.torch.Engine;
 import marigold4j.torch.F;
+import marigold4j.torch.Scopes;
 import marigold4j.torch.Tensors;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
@@ -136,10 +137,11 @@ public final class GeoWizardPipeline implements AutoCloseable {
       }
     }
     try (NoGradGuard ng = new NoGradGuard(); PointerScope scope = new PointerScope()) {
-      UNet2DConditionModel unet = GeoWizardUNet.load(checkpoint.resolve("unet"));
-      AutoencoderKL vae = AutoencoderKL.load(checkpoint.resolve("vae"));
+      // Read straight into the pipeline's dtype (tensor by tensor): a bf16 load never holds the fp32 weights.
+      UNet2DConditionModel unet = GeoWizardUNet.load(checkpoint.resolve("unet"), precision.dtype());
+      AutoencoderKL vae = AutoencoderKL.load(checkpoint.resolve("vae"), precision.dtype());
       CLIPVisionModelWithProjection imageEncoder = CLIPVisionModelWithProjection.load(checkpoint.resolve(
-          "image_encoder"));
+          "image_encoder"), precision.dtype());
       CLIPImageProcessor featureExtractor = CLIPImageProcessor.load(checkpoint.resolve("feature_extractor"));
       DDIMScheduler scheduler = DDIMScheduler.load(checkpoint.resolve("scheduler"));
       unet.to(dev, precision.dtype());
@@ -147,6 +149,8 @@ public final class GeoWizardPipeline implements AutoCloseable {
       imageEncoder.to(dev, precision.dtype());
       LOG.info("loaded GeoWizard {} ({} on {})", checkpoint, precision.label(), dev.str().getString());
       return new GeoWizardPipeline(checkpoint, unet, vae, imageEncoder, featureExtractor, scheduler, precision, dev);
+    } finally {
+      Scopes.returnFreedMemory();
     }
   }
 
@@ -178,6 +182,14 @@ public final class GeoWizardPipeline implements AutoCloseable {
    *     pyramid noise with more than one step, a batch size above 1
    */
   public GeoWizardPrediction predict(PilImage image, GeoWizardOptions options, NoiseSource noise) {
+    try {
+      return predictScoped(image, options, noise);
+    } finally {
+      Scopes.returnFreedMemory();
+    }
+  }
+
+  private GeoWizardPrediction predictScoped(PilImage image, GeoWizardOptions options, NoiseSource noise) {
     rejectUnsupported(options);
     int inW = image.width();
     int inH = image.height();

@@ -51,6 +51,23 @@ final class Mt19937 {
     mti = N;
   }
 
+  /** The full state: the 624 words followed by the position, as CPython's {@code getstate()} holds it. */
+  int[] state() {
+    int[] s = java.util.Arrays.copyOf(mt, N + 1);
+    s[N] = mti;
+    return s;
+  }
+
+  /** Restores a state from {@link #state()}. */
+  void setState(int[] s) {
+    if (s.length != N + 1 || s[N] < 0 || s[N] > N + 1) {
+      throw new IllegalArgumentException("an MT19937 state has " + (N + 1) + " words ending with a position in [0, "
+          + (N + 1) + "], got " + s.length + " words");
+    }
+    System.arraycopy(s, 0, mt, 0, N);
+    mti = s[N];
+  }
+
   /** The next 32 random bits, as an unsigned value in a long. */
   long nextInt32() {
     if (mti >= N) {

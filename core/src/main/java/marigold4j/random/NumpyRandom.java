@@ -60,4 +60,14 @@ public final class NumpyRandom implements UniformSource {
       list.set(j, tmp);
     }
   }
+
+  /** The generator's state ({@code np.random.get_state()}'s MT19937 words and position), to save with a checkpoint. */
+  public int[] getState() {
+    return mt.state();
+  }
+
+  /** Continues from a state taken with {@link #getState()}. */
+  public void setState(int[] state) {
+    mt.setState(state);
+  }
 }

@@ -40,4 +40,14 @@ public final class PythonRandom implements UniformSource {
   public long nextUint32() {
     return mt.nextInt32();
   }
+
+  /** The generator's state ({@code random.getstate()}'s MT19937 words and position), to save with a checkpoint. */
+  public int[] getState() {
+    return mt.state();
+  }
+
+  /** Continues from a state taken with {@link #getState()}. */
+  public void setState(int[] state) {
+    mt.setState(state);
+  }
 }

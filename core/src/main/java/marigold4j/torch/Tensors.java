@@ -20,6 +20,12 @@ public final class Tensors {
     return t.scalar_type().intern();
   }
 
+  /** Whether {@code t} holds 16-bit floats (bf16 or fp16), the dtypes of {@code --half-precision}. */
+  public static boolean isHalfPrecision(Tensor t) {
+    torch.ScalarType dtype = dtype(t);
+    return dtype == torch.ScalarType.BFloat16 || dtype == torch.ScalarType.Half;
+  }
+
   public static long[] shape(Tensor t) {
     return t.sizes().vec().get();
   }

@@ -1,23 +1,18 @@
 package marigold4j.train;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BiConsumer;
 import marigold4j.checkpoint.CheckpointException;
-import marigold4j.checkpoint.ConfigJson;
 import marigold4j.models.clip.CLIPTextModel;
 import marigold4j.models.clip.CLIPTokenizer;
 import marigold4j.models.unet.UNet2DConditionConfig;
 import marigold4j.models.unet.UNet2DConditionModel;
 import marigold4j.models.vae.AutoencoderKL;
 import marigold4j.nn.ActivationCheckpoint;
-import marigold4j.nn.Parameter;
 import marigold4j.nn.SegmentRunner;
 import marigold4j.nn.StateDicts;
 import marigold4j.pipeline.Modality;
@@ -29,9 +24,7 @@ import marigold4j.schedulers.DDPMScheduler;
 import marigold4j.schedulers.SchedulerConfig.PredictionType;
 import marigold4j.torch.Engine;
 import marigold4j.torch.F;
-import marigold4j.torch.Tensors;
 import marigold4j.weights.WeightFiles;
-import org.bytedeco.pytorch.GradMode;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -46,38 +39,30 @@ import org.slf4j.LoggerFactory;
  * <p>The UNet is float32 (its master weights); with {@link Precision#BF16} or {@link Precision#FP16} the frozen VAE
  * and text encoder are cast to that dtype, as the original does, and the UNet runs under autocast.
  */
-public final class E2EFTModel implements AutoCloseable {
+public final class E2EFTModel implements E2EFTTrainable {
   private static final Logger LOG = LoggerFactory.getLogger(E2EFTModel.class);
   /** The single denoising step E2E-FT trains: the first step of inference. */
   static final long TIMESTEP = 999;
 
-  private final UNet2DConditionModel unet;
-  private final ObjectNode unetConfigJson;
+  private final TrainableUNet unet;
   private final AutoencoderKL vae;
   private final Tensor emptyEncoding;                        // (1, 77, D), "" padded to max_length
   private final float alphaProdT;                            // alphas_cumprod[999]
   private final PredictionType predictionType;
   private final Modality modality;
   private final NoiseType noiseType;                         // null: RGB latent only (4-channel SD UNets)
-  private final Precision precision;
   private final List<Tensor> trainable;
 
-  private E2EFTModel(UNet2DConditionModel unet, ObjectNode unetConfigJson, AutoencoderKL vae, Tensor emptyEncoding,
-      float alphaProdT, PredictionType predictionType, Modality modality, NoiseType noiseType, Precision precision) {
+  private E2EFTModel(TrainableUNet unet, AutoencoderKL vae, Tensor emptyEncoding, float alphaProdT,
+      PredictionType predictionType, Modality modality, NoiseType noiseType) {
     this.unet = unet;
-    this.unetConfigJson = unetConfigJson;
     this.vae = vae;
     this.emptyEncoding = emptyEncoding;
     this.alphaProdT = alphaProdT;
     this.predictionType = predictionType;
     this.modality = modality;
     this.noiseType = noiseType;
-    this.precision = precision;
-    List<Tensor> params = new ArrayList<>();
-    for (Parameter p : unet.namedParameters().values()) {
-      if (p.kind() == Parameter.Kind.PARAMETER) params.add(p.get());
-    }
-    this.trainable = List.copyOf(params);
+    this.trainable = unet.parameters();
   }
 
   /**
@@ -99,7 +84,7 @@ public final class E2EFTModel implements AutoCloseable {
     try (NoGradGuard ng = new NoGradGuard()) {
       Path unetDir = base.resolve("unet");
       Path configFile = unetDir.resolve("config.json");
-      ObjectNode config = readObject(configFile);
+      ObjectNode config = TrainableUNet.readObject(configFile);
       Map<String, Tensor> weights = WeightFiles.load(unetDir, null);
       int inChannels = config.path("in_channels").asInt(4);
       if (noiseType == null && inChannels != 4) {
@@ -115,10 +100,7 @@ public final class E2EFTModel implements AutoCloseable {
       UNet2DConditionModel unet = UNet2DConditionModel.fromConfig(
           UNet2DConditionConfig.fromJson(config, configFile.toString()));
       StateDicts.loadStrict(unet, weights, unetDir.toString(), torch.ScalarType.Float);
-      for (Parameter p : unet.namedParameters().values()) {
-        // clone: a fresh, writable tensor the optimizer updates in place, owned by no caller's scope
-        if (p.kind() == Parameter.Kind.PARAMETER) p.set(p.get().clone().requires_grad_(true));
-      }
+      TrainableUNet trainable = new TrainableUNet(unet, config, precision);
 
       AutoencoderKL vae = AutoencoderKL.load(base.resolve("vae"), frozen);
       Tensor empty;
@@ -139,7 +121,7 @@ public final class E2EFTModel implements AutoCloseable {
       LOG.info("loaded {} for {} fine-tuning: {} trainable UNet parameters, noise {}, {}", base, modality.cliName(),
           unet.numParameters(), noiseType == null ? "none (RGB latent only)" : noiseType.name().toLowerCase(),
           precision.label());
-      return new E2EFTModel(unet, config, vae, empty, alpha, prediction, modality, noiseType, precision);
+      return new E2EFTModel(trainable, vae, empty, alpha, prediction, modality, noiseType);
     }
   }
 
@@ -161,16 +143,6 @@ public final class E2EFTModel implements AutoCloseable {
     stateDict.put("conv_in.bias", b.to(torch.ScalarType.Float).div(F.s(repeat)));
   }
 
-  private static ObjectNode readObject(Path file) {
-    try {
-      JsonNode n = ConfigJson.mapper().readTree(file.toFile());
-      if (n == null || !n.isObject()) throw new CheckpointException(file, "expected a JSON object");
-      return (ObjectNode) n;
-    } catch (IOException e) {
-      throw new CheckpointException(file, "cannot read: " + e.getMessage(), e);
-    }
-  }
-
   /**
    * The result of one micro-batch's forward pass.
    *
@@ -179,11 +151,28 @@ public final class E2EFTModel implements AutoCloseable {
    * @param dropped whether the micro-batch was dropped (NaN loss or no valid pixel)
    * @param checkpoint with gradient checkpointing, the UNet's checkpointed segments, which {@link #backward} completes
    *     and releases; null otherwise
+   * @param terms the values of the loss's terms by name (GeoWizard: {@code ssi}, {@code normals_angular}), for the
+   *     metrics log; a term that was NaN (and left out of the loss) is absent
    */
-  public record Loss(Tensor loss, double value, boolean dropped, ActivationCheckpoint checkpoint) {
-    /** A loss computed without gradient checkpointing. */
+  public record Loss(Tensor loss, double value, boolean dropped, ActivationCheckpoint checkpoint,
+      Map<String, Double> terms) {
+    public Loss {
+      terms = terms == null ? Map.of() : Map.copyOf(terms);
+    }
+
+    /** A loss without named terms. */
+    public Loss(Tensor loss, double value, boolean dropped, ActivationCheckpoint checkpoint) {
+      this(loss, value, dropped, checkpoint, Map.of());
+    }
+
+    /** A loss computed without gradient checkpointing and without named terms. */
     public Loss(Tensor loss, double value, boolean dropped) {
-      this(loss, value, dropped, null);
+      this(loss, value, dropped, null, Map.of());
+    }
+
+    /** The same loss carrying the UNet's checkpointed segments. */
+    public Loss withCheckpoint(ActivationCheckpoint c) {
+      return new Loss(loss, value, dropped, c, terms);
     }
 
     /** Whether {@code loss} is connected to the UNet (and a backward pass is needed). */
@@ -202,6 +191,7 @@ public final class E2EFTModel implements AutoCloseable {
    * @param tap receives {@code unet_input}, {@code timesteps}, {@code model_pred}, {@code decoder_in} (the VAE decoder's
    *     input: post_quant_conv of x0 / scaling_factor), {@code loss_prediction}; may be null
    */
+  @Override
   public Loss forward(TrainingBatch batch, NoiseSource noise, BiConsumer<String, Tensor> tap) {
     return forward(batch, noise, tap, false);
   }
@@ -213,40 +203,19 @@ public final class E2EFTModel implements AutoCloseable {
    * and, up to float32 summation order, the same gradients; less memory, about one more UNet forward pass of time.
    * Under a {@code NoGradGuard} the flag has no effect.
    */
+  @Override
   public Loss forward(TrainingBatch batch, NoiseSource noise, BiConsumer<String, Tensor> tap,
       boolean gradientCheckpointing) {
-    ActivationCheckpoint checkpoint = gradientCheckpointing && GradMode.is_enabled() ? new ActivationCheckpoint() : null;
-    try {
-      Loss loss = forward(batch, noise, tap, checkpoint == null ? SegmentRunner.DIRECT : checkpoint);
-      if (checkpoint == null || !loss.hasGraph()) {
-        if (checkpoint != null) checkpoint.close();
-        return loss;
-      }
-      return new Loss(loss.loss(), loss.value(), loss.dropped(), checkpoint);
-    } catch (RuntimeException | Error e) {
-      if (checkpoint != null) checkpoint.close();
-      throw e;
-    }
+    return unet.forward(gradientCheckpointing, segments -> forward(batch, noise, tap, segments));
   }
 
   /**
    * Back-propagates {@code loss / divisor} into the UNet's gradients (accumulating), completing the UNet's
    * checkpointed backward pass when the loss has one, and releasing that checkpoint. Does nothing for a dropped loss.
    */
+  @Override
   public void backward(Loss loss, double divisor) {
-    try {
-      if (!loss.hasGraph()) return;
-      loss.loss().div(new org.bytedeco.pytorch.Scalar(divisor)).backward();
-      if (loss.checkpoint() != null) {
-        // the UNet blocks are recomputed as they ran: under autocast with mixed precision
-        autocast(() -> {
-          loss.checkpoint().backward();
-          return null;
-        });
-      }
-    } finally {
-      if (loss.checkpoint() != null) loss.checkpoint().close();
-    }
+    unet.backward(loss, divisor);
   }
 
   private Loss forward(TrainingBatch batch, NoiseSource noise, BiConsumer<String, Tensor> tap,
@@ -268,21 +237,14 @@ public final class E2EFTModel implements AutoCloseable {
     Tensor unetInput = noiseType == null ? rgbLatent : F.cat(1, rgbLatent, noisy);               // (B, 8, h, w)
     emit(tap, "unet_input", unetInput);
     emit(tap, "timesteps", timesteps);
-    Tensor modelPred = autocast(() -> unet.forward(unetInput, timesteps, encoderHiddenStates, null, null, unetSegments))
-        .to(torch.ScalarType.Float);                                                             // (B, 4, h, w)
+    Tensor modelPred = unet.autocast(() -> unet.unet().forward(unetInput, timesteps, encoderHiddenStates, null, null,
+        unetSegments)).to(torch.ScalarType.Float);                                               // (B, 4, h, w)
     emit(tap, "model_pred", modelPred);
 
     Tensor mask = batch.valMask().to(torch.ScalarType.Bool);
     if (!mask.any().item_bool()) return new Loss(null, 0.0, true);
 
-    // x0 from the parameterised prediction with float32 coefficient tensors, as the original indexes them.
-    Tensor alphaT = torch.full(new long[] {b, 1, 1, 1}, F.s(alphaProdT));                       // (B, 1, 1, 1)
-    Tensor betaT = alphaT.neg().add(F.s(1.0));
-    Tensor latentEstimate = switch (predictionType) {
-      case V_PREDICTION -> alphaT.pow(F.s(0.5)).mul(noisy).sub(betaT.pow(F.s(0.5)).mul(modelPred));
-      case EPSILON -> noisy.sub(betaT.pow(F.s(0.5)).mul(modelPred)).div(alphaT.pow(F.s(0.5)));
-      case SAMPLE -> modelPred;
-    };
+    Tensor latentEstimate = TrainableUNet.x0(predictionType, alphaProdT, noisy, modelPred);     // (B, 4, h, w)
     Tensor decoded = vae.decode(latentEstimate.div(F.s(vae.scalingFactor())),
         tap == null ? null : (n, t) -> {
           if (n.equals("post_quant_conv")) tap.accept("decoder_in", t);
@@ -310,41 +272,32 @@ public final class E2EFTModel implements AutoCloseable {
     return new Loss(lossValue, lossValue.item_double(), false);
   }
 
-  private Tensor autocast(java.util.function.Supplier<Tensor> f) {
-    if (precision == Precision.FP32) return f.get();
-    // autocast state is thread-local: enabled on the thread that runs the UNet, restored afterwards
-    torch.DeviceType device = unetDeviceType();
-    boolean was = torch.is_autocast_enabled(device);
-    torch.set_autocast_dtype(device, precision.dtype());
-    torch.set_autocast_enabled(device, true);
-    try {
-      return f.get();
-    } finally {
-      torch.set_autocast_enabled(device, was);
-    }
-  }
-
-  private torch.DeviceType unetDeviceType() {
-    return trainable.get(0).is_cuda() ? torch.DeviceType.CUDA : torch.DeviceType.CPU;
-  }
-
   private static void emit(BiConsumer<String, Tensor> tap, String name, Tensor t) {
     if (tap != null) tap.accept(name, t);
   }
 
   /** The trainable UNet (float32 master weights). */
+  @Override
   public UNet2DConditionModel unet() {
-    return unet;
+    return unet.unet();
   }
 
   /** The UNet's {@code config.json} as trained ({@code in_channels} 8 after widening). */
+  @Override
   public ObjectNode unetConfigJson() {
-    return unetConfigJson.deepCopy();
+    return unet.configJson();
   }
 
   /** The UNet parameters the optimizer updates, in registration (state-dict) order. */
+  @Override
   public List<Tensor> trainableParameters() {
     return trainable;
+  }
+
+  /** train.py's final save: a {@code StableDiffusionPipeline} folder ({@link PipelineExport#write}). */
+  @Override
+  public void exportPipeline(Path base, Path outputDir, String nameOrPath) {
+    PipelineExport.write(base, outputDir, this, nameOrPath);
   }
 
   /** The (1, 77, D) empty-prompt encoding. */
@@ -362,7 +315,7 @@ public final class E2EFTModel implements AutoCloseable {
   }
 
   public Precision precision() {
-    return precision;
+    return unet.precision();
   }
 
   @Override

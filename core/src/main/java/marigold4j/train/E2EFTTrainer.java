@@ -1,15 +1,19 @@
 package marigold4j.train;
 
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.BiConsumer;
 import java.util.function.LongFunction;
 import marigold4j.random.NoiseSource;
-import marigold4j.random.PythonRandom;
 import marigold4j.torch.Optim;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AdamW;
+import org.bytedeco.pytorch.OptimizerParamGroup;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.TensorVector;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,6 +26,14 @@ import org.slf4j.LoggerFactory;
  * <p>Two levels of use: {@link #microStep} and {@link #optimizerStep} for exact step-by-step control (the golden
  * tests), and {@link #train} for the whole run with checkpoints, metrics and resume.
  *
+ * <p>With several parameter groups ({@link E2EFTTrainable#parameterGroups()}; GeoWizard's class embedding) each
+ * group's learning rate is its multiplier times the run's, all following the same schedule, as torch's
+ * {@code LambdaLR} scales every group's initial rate; gradients are clipped over all groups together.
+ *
+ * <p>Noise is drawn from the run's {@link TrainingRandom}: one stream per generator, seeded once, continued from
+ * micro-batch to micro-batch with the data loaders' draws replayed in between, as the original draws it after
+ * {@code set_seed}; its state is part of every checkpoint.
+ *
  * <p>Beyond the original: a window whose total gradient norm is not finite is skipped (gradients cleared, weights and
  * moments untouched) instead of writing NaN into the weights. A NaN loss is dropped before backward, as in the
  * original.
@@ -29,42 +41,61 @@ import org.slf4j.LoggerFactory;
 public final class E2EFTTrainer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(E2EFTTrainer.class);
 
-  private final E2EFTModel model;
+  private final E2EFTTrainable model;
   private final TrainOptions options;
   private final IterExponential schedule;
+  private final List<E2EFTTrainable.ParameterGroup> groups;
   private final AdamW optimizer;
-  private LongFunction<NoiseSource> noiseForMicroBatch;
+  private final TrainingRandom random;
+  private final NoiseSource noise;
+  private LongFunction<NoiseSource> injectedNoise;
   private long globalStep;
   private int microInWindow;
   private double windowLoss;
   private int windowDropped;
+  private final Map<String, double[]> windowTerms = new TreeMap<>();   // name -> {sum, count}
 
-  /** What one optimizer step did. */
+  /**
+   * What one optimizer step did.
+   *
+   * @param lr the learning rate of the first parameter group (the original logs {@code get_last_lr()[0]})
+   * @param lossTerms per named loss term ({@link E2EFTModel.Loss#terms()}), its mean over the window's micro-batches
+   *     that had it, as the original logs {@code ssi_loss} and {@code normals_angular_loss}; empty for single-task runs
+   */
   public record StepResult(long step, double lr, double loss, double gradNormPreClip, double clipCoef,
-      boolean skipped, int droppedMicroBatches) {}
+      boolean skipped, int droppedMicroBatches, Map<String, Double> lossTerms) {
+    public StepResult {
+      lossTerms = lossTerms == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(lossTerms));
+    }
+  }
 
   /** Receives every optimizer step of {@link #train}. */
   public interface Listener {
     void onStep(StepResult result);
   }
 
-  public E2EFTTrainer(E2EFTModel model, TrainOptions options) {
+  public E2EFTTrainer(E2EFTTrainable model, TrainOptions options) {
     this.model = model;
     this.options = options;
     this.schedule = options.schedule();
-    this.optimizer = Optim.adamW(model.trainableParameters(), options.learningRate(), options.adamBeta1(),
+    this.groups = model.parameterGroups();
+    E2EFTTrainable.ParameterGroup first = groups.get(0);
+    this.optimizer = Optim.adamW(first.params(), options.learningRate() * first.lrMultiplier(), options.adamBeta1(),
         options.adamBeta2(), options.adamEpsilon(), options.adamWeightDecay());
-    // Noise of micro-batch k comes from generators seeded with (seed, k), so a resumed run draws what an
-    // uninterrupted one would have drawn.
-    this.noiseForMicroBatch = k -> {
-      torch.manual_seed(options.seed() * 1_000_003L + k);
-      return NoiseSource.torch(new PythonRandom(options.seed() * 1_000_003L + k));
-    };
+    for (E2EFTTrainable.ParameterGroup g : groups.subList(1, groups.size())) {
+      // a group without options takes a copy of the optimizer's defaults (betas, eps, weight decay); lr is set per step
+      optimizer.add_param_group(new OptimizerParamGroup(new TensorVector(g.params().toArray(new Tensor[0]))));
+    }
+    this.random = new TrainingRandom(options.seed());
+    this.noise = random.noise(model.pyramidUniforms());
   }
 
-  /** Replaces where the noise of micro-batch k comes from (tests inject the original's recorded draws). */
+  /**
+   * Replaces where the noise of micro-batch k comes from (tests inject the original's recorded draws); null goes
+   * back to the run's {@link TrainingRandom}.
+   */
   public void setNoise(LongFunction<NoiseSource> noiseForMicroBatch) {
-    this.noiseForMicroBatch = noiseForMicroBatch;
+    this.injectedNoise = noiseForMicroBatch;
   }
 
   /**
@@ -72,16 +103,25 @@ public final class E2EFTTrainer implements AutoCloseable {
    * UNet's gradients (accumulating), with activation checkpointing of the UNet when the options ask for it. Call
    * {@link #optimizerStep} after every {@code gradientAccumulationSteps}.
    *
-   * @param microBatchIndex the micro-batch's index in the run (selects its noise)
-   * @param tap see {@link E2EFTModel#forward}; may be null
+   * <p>The batch's {@link TrainingBatch#loaderDraws() data-loader draws} are replayed on the run's generators
+   * first, then the noise is drawn.
+   *
+   * @param microBatchIndex the micro-batch's index in the run (passed to injected noise, see {@link #setNoise})
+   * @param tap see {@link E2EFTTrainable#forward}; may be null
    * @return the undivided loss (0 when dropped)
    */
   public E2EFTModel.Loss microStep(TrainingBatch batch, long microBatchIndex, BiConsumer<String, Tensor> tap) {
-    E2EFTModel.Loss loss = model.forward(batch, noiseForMicroBatch.apply(microBatchIndex), tap,
-        options.gradientCheckpointing());
+    random.replay(batch.loaderDraws());
+    NoiseSource n = injectedNoise != null ? injectedNoise.apply(microBatchIndex) : noise;
+    E2EFTModel.Loss loss = model.forward(batch, n, tap, options.gradientCheckpointing());
     model.backward(loss, options.gradientAccumulationSteps());
     if (loss.dropped()) windowDropped++;
     windowLoss += loss.value() / options.gradientAccumulationSteps();
+    loss.terms().forEach((name, v) -> {
+      double[] acc = windowTerms.computeIfAbsent(name, k -> new double[2]);
+      acc[0] += v;
+      acc[1]++;
+    });
     microInWindow++;
     return loss;
   }
@@ -92,8 +132,11 @@ public final class E2EFTTrainer implements AutoCloseable {
    * @return the step's learning rate, mean loss, pre-clip gradient norm and clip coefficient
    */
   public StepResult optimizerStep() {
-    double lr = schedule.learningRate(options.learningRate(), globalStep);
-    Optim.setLearningRate(optimizer, lr);
+    double lr = schedule.learningRate(options.learningRate() * groups.get(0).lrMultiplier(), globalStep);
+    for (int g = 0; g < groups.size(); g++) {
+      optimizer.param_groups().get(g).options().set_lr(
+          schedule.learningRate(options.learningRate() * groups.get(g).lrMultiplier(), globalStep));
+    }
     double norm = Optim.clipGradNorm(model.trainableParameters(), options.maxGradNorm());
     double coef = Math.min(1.0, options.maxGradNorm() / (norm + 1e-6));
     boolean skipped = !Double.isFinite(norm);
@@ -103,11 +146,14 @@ public final class E2EFTTrainer implements AutoCloseable {
       optimizer.step();
     }
     optimizer.zero_grad();
-    StepResult r = new StepResult(globalStep, lr, windowLoss, norm, coef, skipped, windowDropped);
+    Map<String, Double> terms = new LinkedHashMap<>();
+    windowTerms.forEach((name, acc) -> terms.put(name, acc[0] / acc[1]));
+    StepResult r = new StepResult(globalStep, lr, windowLoss, norm, coef, skipped, windowDropped, terms);
     globalStep++;
     microInWindow = 0;
     windowLoss = 0;
     windowDropped = 0;
+    windowTerms.clear();
     return r;
   }
 
@@ -144,7 +190,7 @@ public final class E2EFTTrainer implements AutoCloseable {
 
   /**
    * Restores a checkpoint written by {@link #train}: UNet weights (copied into the live parameters), AdamW state,
-   * step count; the data source is moved to the checkpoint's position.
+   * the random generators' states, step count; the data source is moved to the checkpoint's position.
    */
   public void restore(TrainingCheckpoints.State state, Path checkpointDir, BatchSource data) {
     TrainingCheckpoints.loadInto(checkpointDir, this);
@@ -158,8 +204,13 @@ public final class E2EFTTrainer implements AutoCloseable {
     return globalStep;
   }
 
-  public E2EFTModel model() {
+  public E2EFTTrainable model() {
     return model;
+  }
+
+  /** The run's random generators (the noise stream; saved with each checkpoint). */
+  public TrainingRandom random() {
+    return random;
   }
 
   public TrainOptions options() {
@@ -174,5 +225,6 @@ public final class E2EFTTrainer implements AutoCloseable {
   @Override
   public void close() {
     optimizer.close();
+    random.close();
   }
 }

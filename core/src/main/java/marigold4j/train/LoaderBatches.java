@@ -23,7 +23,8 @@ public final class LoaderBatches implements BatchSource {
     marigold4j.train.data.TrainingBatch b = iterator.next();
     after = b.positionAfter();
     position++;
-    return new TrainingBatch(b.rgb(), b.valMask(), b.metric(), b.normals());
+    // the original's GeoWizard training takes batch["domain"][0]; a batch never mixes datasets
+    return new TrainingBatch(b.rgb(), b.valMask(), b.metric(), b.normals(), b.domains().get(0), b.draws());
   }
 
   @Override

@@ -62,6 +62,46 @@ public final class Losses {
     return torch.masked_select(dot.acos(), m).mean();
   }
 
+  /** Weight of the depth term in GeoWizard's joint loss ("ssi loss is roughly 2x the angular loss"). */
+  public static final double GEOWIZARD_DEPTH_SCALE = 0.5;
+  /** Weight of the normals term in GeoWizard's joint loss. */
+  public static final double GEOWIZARD_NORMAL_SCALE = 1.0;
+
+  /**
+   * GeoWizard's joint loss and its two terms.
+   *
+   * @param loss {@code 0.5 * ssi + 1.0 * angular} over the terms that are not NaN; null when both are NaN
+   * @param ssi the depth term, NaN when it was left out
+   * @param angular the normals term, NaN when it was left out
+   */
+  public record Joint(Tensor loss, double ssi, double angular) {}
+
+  /**
+   * GeoWizard E2E-FT's loss ({@code train_depth_normal.py}): {@code 0.5} times the {@link #scaleAndShiftInvariant
+   * scale-and-shift-invariant} depth loss plus the {@link #angular angular} loss of the normals against the
+   * <em>negated</em> ground truth (GeoWizard's normals point the other way). A term that is NaN is left out, as the
+   * original skips it.
+   *
+   * @param depth (B, 1, H, W) depth estimate
+   * @param normals (B, 3, H, W) normalised normal estimate
+   * @param depthTarget (B, 1, H, W) metric depth
+   * @param normalsTarget (B, 3, H, W) unit normals as the data loaders give them (not yet negated)
+   * @param mask (B, 1, H, W) bool, shared by both terms
+   */
+  public static Joint geoWizard(Tensor depth, Tensor normals, Tensor depthTarget, Tensor normalsTarget, Tensor mask) {
+    Tensor ssi = scaleAndShiftInvariant(depth, depthTarget, mask);
+    Tensor angular = angular(normals, normalsTarget.neg(), mask);
+    double ssiValue = ssi.item_double();
+    double angularValue = angular.item_double();
+    Tensor loss = null;
+    if (!Double.isNaN(ssiValue)) loss = ssi.mul(F.s(GEOWIZARD_DEPTH_SCALE));
+    if (!Double.isNaN(angularValue)) {
+      Tensor a = angular.mul(F.s(GEOWIZARD_NORMAL_SCALE));
+      loss = loss == null ? a : loss.add(a);
+    }
+    return new Joint(loss, ssiValue, angularValue);
+  }
+
   private static Tensor sum(Tensor x, long[] dims) {
     return x.sum(dims, false, new ScalarTypeOptional());
   }

@@ -16,7 +16,8 @@ import java.util.List;
  * The training metrics as JSON Lines, one object per optimizer step:
  * {@code {"step": 1, "loss": 0.41, "lr": 3e-05, "grad_norm": 0.31, "clip_coef": 1.0, "skipped": false,
  * "dropped_micro_batches": 0, "time": "2026-..."}}. {@code step} counts from 1 as train.py's {@code global_step}
- * after the update; {@code lr} is the learning rate that update used.
+ * after the update; {@code lr} is the learning rate that update used. A run with several loss terms (GeoWizard) also
+ * logs each term's mean under the original's names, {@code "ssi_loss"} and {@code "normals_angular_loss"}.
  */
 public final class MetricsLog {
   /** Where {@link E2EFTTrainer#train} writes, relative to the output folder. */
@@ -42,6 +43,7 @@ public final class MetricsLog {
     o.put("clip_coef", r.clipCoef());
     o.put("skipped", r.skipped());
     o.put("dropped_micro_batches", r.droppedMicroBatches());
+    r.lossTerms().forEach((name, v) -> o.put(name + "_loss", v));
     o.put("time", java.time.Instant.now().toString());
     write(List.of(o.toString()), StandardOpenOption.APPEND);
   }

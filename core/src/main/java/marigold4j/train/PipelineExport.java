@@ -25,10 +25,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The folder train.py saves at the end ({@code StableDiffusionPipeline.save_pretrained}): {@code model_index.json},
- * the trained {@code unet/}, the base's {@code vae/}, {@code text_encoder/} and {@code tokenizer/}, and a
- * {@code DDPMScheduler} config with {@code timestep_spacing: "trailing"}. marigold4j's pipeline and the original
- * Python code both load it.
+ * The folder the training saves at the end: for train.py a {@code StableDiffusionPipeline}
+ * ({@code model_index.json}, the trained {@code unet/}, the base's {@code vae/}, {@code text_encoder/} and
+ * {@code tokenizer/}), for GeoWizard's train_depth_normal.py a {@code DepthNormalEstimationPipeline} (the trained
+ * {@code unet/}, the base's {@code vae/}, {@code image_encoder/} and {@code feature_extractor/}); both with a
+ * {@code DDPMScheduler} config with {@code timestep_spacing: "trailing"}. marigold4j's pipelines and the original
+ * Python code load them.
  */
 public final class PipelineExport {
   private static final Logger LOG = LoggerFactory.getLogger(PipelineExport.class);
@@ -46,11 +48,27 @@ public final class PipelineExport {
    * @param nameOrPath recorded as {@code _name_or_path}, as diffusers records the base's id or path
    */
   public static void write(Path base, Path outputDir, E2EFTModel model, String nameOrPath) {
+    write(base, outputDir, model, List.of("vae", "text_encoder", "tokenizer"), modelIndex(base, nameOrPath),
+        nameOrPath);
+  }
+
+  /**
+   * Writes the GeoWizard pipeline ({@code DepthNormalEstimationPipeline.save_pretrained}) into {@code outputDir}:
+   * what {@link marigold4j.pipeline.GeoWizardPipeline} loads.
+   *
+   * @param base the GeoWizard checkpoint the run started from (vae, image encoder, feature extractor copied from it)
+   * @param nameOrPath recorded as {@code _name_or_path}
+   */
+  public static void writeGeoWizard(Path base, Path outputDir, GeoWizardE2EFTModel model, String nameOrPath) {
+    write(base, outputDir, model, List.of("vae", "image_encoder", "feature_extractor"),
+        geoWizardModelIndex(base, nameOrPath), nameOrPath);
+  }
+
+  private static void write(Path base, Path outputDir, E2EFTTrainable model, List<String> copied,
+      ObjectNode modelIndex, String nameOrPath) {
     try {
       Files.createDirectories(outputDir);
-      for (String component : List.of("vae", "text_encoder", "tokenizer")) {
-        copyTree(base.resolve(component), outputDir.resolve(component));
-      }
+      for (String component : copied) copyTree(base.resolve(component), outputDir.resolve(component));
       writeScheduler(base, outputDir.resolve("scheduler"));
       Path unetDir = Files.createDirectories(outputDir.resolve("unet"));
       ObjectNode unetConfig = model.unetConfigJson();
@@ -58,7 +76,7 @@ public final class PipelineExport {
       writeJson(unetDir.resolve("config.json"), sorted(unetConfig));
       SafeTensors.save(unetDir.resolve(UNet2DConditionModel.WEIGHTS_FILE), TrainingCheckpoints.unetStateDict(model),
           null);
-      writeJson(outputDir.resolve("model_index.json"), modelIndex(base, nameOrPath));
+      writeJson(outputDir.resolve("model_index.json"), modelIndex);
       LOG.info("saved the fine-tuned pipeline to {}", outputDir);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write the pipeline to " + outputDir + ": " + e.getMessage(), e);
@@ -111,6 +129,27 @@ public final class PipelineExport {
     o.set("text_encoder", pair("transformers", "CLIPTextModel"));
     o.set("tokenizer", pair("transformers", "CLIPTokenizer"));
     o.set("unet", pair("diffusers", "UNet2DConditionModel"));
+    o.set("vae", pair("diffusers", "AutoencoderKL"));
+    return o;
+  }
+
+  /**
+   * A {@code DepthNormalEstimationPipeline} model_index.json. The UNet's entry (GeoWizard's own UNet class, named by
+   * its Python module) is the base's; without one it is the module the original training script imports.
+   */
+  static ObjectNode geoWizardModelIndex(Path base, String nameOrPath) {
+    JsonNode baseIndex = Files.isRegularFile(base.resolve("model_index.json"))
+        ? readObject(base.resolve("model_index.json")) : NODES.objectNode();
+    JsonNode unet = baseIndex.path("unet");
+    ObjectNode o = NODES.objectNode();
+    o.put("_class_name", "DepthNormalEstimationPipeline");
+    o.put("_diffusers_version", DIFFUSERS_VERSION);
+    o.put("_name_or_path", nameOrPath);
+    o.set("feature_extractor", pair("transformers", "CLIPImageProcessor"));
+    o.set("image_encoder", pair("transformers", "CLIPVisionModelWithProjection"));
+    o.set("scheduler", pair("diffusers", "DDPMScheduler"));
+    o.set("unet", unet.isArray() && unet.size() == 2 ? unet.deepCopy()
+        : pair("GeoWizard.geowizard.models.unet_2d_condition", "UNet2DConditionModel"));
     o.set("vae", pair("diffusers", "AutoencoderKL"));
     return o;
   }

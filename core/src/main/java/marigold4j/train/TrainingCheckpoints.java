@@ -31,8 +31,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Training checkpoints, {@code <output>/checkpoint-<step>/}: {@code unet/} (config.json and safetensors weights, as
- * train.py's save hook writes them), {@code optimizer.pt} (libtorch AdamW state archive) and
- * {@code trainer_state.json} (step = LR-scheduler step, data position, RNG seed). A checkpoint is assembled in a
+ * train.py's save hook writes them), {@code optimizer.pt} (libtorch AdamW state archive),
+ * {@code trainer_state.json} (step = LR-scheduler step, data position, RNG seed) and {@code random_states.json} (the
+ * states of the run's random generators, {@link TrainingRandom}; accelerate saves them as
+ * {@code random_states_0.pkl}). A checkpoint is assembled in a
  * hidden temporary folder and renamed into place, so a crash never leaves a half-written {@code checkpoint-<step>}.
  */
 public final class TrainingCheckpoints {
@@ -41,6 +43,7 @@ public final class TrainingCheckpoints {
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
   static final String STATE_FILE = "trainer_state.json";
   static final String OPTIMIZER_FILE = "optimizer.pt";
+  static final String RANDOM_FILE = "random_states.json";
 
   private TrainingCheckpoints() {}
 
@@ -71,6 +74,7 @@ public final class TrainingCheckpoints {
       Optim.save(trainer.optimizer(), tmp.resolve(OPTIMIZER_FILE));
       State state = new State(step, dataPosition, trainer.options().seed(), step, dataState);
       JSON.writeValue(tmp.resolve(STATE_FILE).toFile(), state);
+      JSON.writeValue(tmp.resolve(RANDOM_FILE).toFile(), trainer.random().state());
       if (Files.exists(target)) deleteTree(target);
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
       LOG.info("saved checkpoint {}", target);
@@ -81,7 +85,7 @@ public final class TrainingCheckpoints {
   }
 
   /** The UNet's state dict (parameters and persistent buffers), detached. */
-  static Map<String, Tensor> unetStateDict(E2EFTModel model) {
+  static Map<String, Tensor> unetStateDict(E2EFTTrainable model) {
     Map<String, Tensor> out = new LinkedHashMap<>();
     model.unet().stateDictSlots().forEach((k, p) -> out.put(k, p.get().detach()));
     return out;
@@ -130,7 +134,10 @@ public final class TrainingCheckpoints {
     }
   }
 
-  /** Copies the checkpoint's UNet weights into the live parameters and restores the optimizer state. */
+  /**
+   * Copies the checkpoint's UNet weights into the live parameters and restores the optimizer state and the random
+   * generators' states.
+   */
   static void loadInto(Path checkpointDir, E2EFTTrainer trainer) {
     Path weights = checkpointDir.resolve("unet").resolve(UNet2DConditionModel.WEIGHTS_FILE);
     if (!Files.isRegularFile(weights)) throw new CheckpointException(weights, "not found: incomplete checkpoint");
@@ -156,6 +163,17 @@ public final class TrainingCheckpoints {
     Path opt = checkpointDir.resolve(OPTIMIZER_FILE);
     if (!Files.isRegularFile(opt)) throw new CheckpointException(opt, "not found: incomplete checkpoint");
     Optim.load(trainer.optimizer(), opt);
+    Path random = checkpointDir.resolve(RANDOM_FILE);
+    if (Files.isRegularFile(random)) {
+      try {
+        trainer.random().restore(JSON.readValue(random.toFile(), TrainingRandom.State.class));
+      } catch (IOException | IllegalArgumentException e) {
+        throw new CheckpointException(random, "cannot read: " + e.getMessage(), e);
+      }
+    } else {
+      // written before the generators' states were saved: noise cannot continue the uninterrupted run's stream
+      LOG.warn("{} has no {}: the random generators restart from the seed", checkpointDir, RANDOM_FILE);
+    }
   }
 
   /** Deletes the oldest checkpoints so that at most {@code keep} remain. */

@@ -152,11 +152,23 @@ public final class SafeTensors {
 
   /** Loads every tensor of the file, in header order, as torch-owned tensors of their stored dtype. */
   public static Map<String, Tensor> load(Path file) {
-    return load(file, NativeBytes.CHUNK);
+    return load(file, null, NativeBytes.CHUNK);
+  }
+
+  /**
+   * {@link #load(Path)} converting floating-point tensors to {@code floatDtype} (null: keep the stored dtype) one at a
+   * time as they are read, so loading fp32 weights in bf16 never holds the whole fp32 state dict.
+   */
+  public static Map<String, Tensor> load(Path file, torch.ScalarType floatDtype) {
+    return load(file, floatDtype, NativeBytes.CHUNK);
   }
 
   /** {@link #load(Path)} with a smaller copy window, so tests can exercise tensors spanning several windows. */
   static Map<String, Tensor> load(Path file, int chunk) {
+    return load(file, null, chunk);
+  }
+
+  private static Map<String, Tensor> load(Path file, torch.ScalarType floatDtype, int chunk) {
     Header h = readHeader(file);
     Engine.init();
     NativeBytes.requireLittleEndianHost();
@@ -170,6 +182,11 @@ public final class SafeTensors {
         // beyond 2 GiB into the file (and tensors larger than one Java buffer) need no special handling
         Tensor t = torch.empty(e.shape(), new TensorOptions(e.dtype().torchType()), new MemoryFormatOptional());
         NativeBytes.read(ch, h.dataStart() + e.begin(), t, e.end() - e.begin(), chunk);
+        if (floatDtype != null && t.is_floating_point() && e.dtype().torchType() != floatDtype) {
+          Tensor converted = t.to(floatDtype);
+          t.close();
+          t = converted;
+        }
         out.put(e.name(), t);
       }
     } catch (IOException ex) {

@@ -59,12 +59,20 @@ public final class WeightFiles {
    * @param variant precision variant such as {@code fp16}, or null
    */
   public static Map<String, Tensor> load(Path componentDir, String variant) {
+    return load(componentDir, variant, null);
+  }
+
+  /**
+   * {@link #load(Path, String)} with floating-point tensors converted to {@code floatDtype} (null: as stored); from
+   * safetensors files the conversion happens tensor by tensor while reading.
+   */
+  public static Map<String, Tensor> load(Path componentDir, String variant, torch.ScalarType floatDtype) {
     Resolved r = resolve(componentDir, variant);
-    if (r.index() == null) return loadFile(r.files().get(0));
+    if (r.index() == null) return loadFile(r.files().get(0), floatDtype);
     Map<String, Tensor> out = new LinkedHashMap<>();
     Map<String, Path> origin = new HashMap<>();
     for (Path shard : r.files()) {
-      for (Map.Entry<String, Tensor> e : loadFile(shard).entrySet()) {
+      for (Map.Entry<String, Tensor> e : loadFile(shard, floatDtype).entrySet()) {
         Path before = origin.putIfAbsent(e.getKey(), shard);
         if (before != null) {
           throw new CheckpointException(r.index(), "tensor '" + e.getKey() + "' is stored in both " + before.getFileName()
@@ -96,12 +104,18 @@ public final class WeightFiles {
   public static void loadInto(Module model, Path componentDir, String variant, torch.ScalarType dtype) {
     List<Path> files = files(componentDir, variant);
     String source = files.size() == 1 ? files.get(0).toString() : componentDir + " (" + files.size() + " shards)";
-    StateDicts.loadStrict(model, load(componentDir, variant), source, dtype);
+    StateDicts.loadStrict(model, load(componentDir, variant, dtype), source, dtype);
   }
 
   /** Loads one weight file, choosing the reader by its extension ({@code .safetensors}, else torch zip). */
   public static Map<String, Tensor> loadFile(Path file) {
-    return file.getFileName().toString().endsWith(".safetensors") ? SafeTensors.load(file) : TorchBin.load(file);
+    return loadFile(file, null);
+  }
+
+  private static Map<String, Tensor> loadFile(Path file, torch.ScalarType floatDtype) {
+    // .bin state dicts are converted afterwards, by StateDicts.loadStrict
+    return file.getFileName().toString().endsWith(".safetensors") ? SafeTensors.load(file, floatDtype)
+        : TorchBin.load(file);
   }
 
   /** {@code stem.ext} with the variant spliced in before the last extension, as diffusers' _add_variant does. */

@@ -22,8 +22,8 @@ import marigold4j.random.NumpyRandom;
 import marigold4j.random.RecordedNoise;
 import marigold4j.schedulers.SchedulerConfig.TimestepSpacing;
 import marigold4j.testing.Golden;
+import marigold4j.testing.NativePointers;
 import marigold4j.torch.Tensors;
-import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -303,15 +303,10 @@ class GeoWizardPipelineTest {
     GeoWizardOptions o = GeoWizardOptions.defaults(Domain.INDOOR).withProcessingRes(32).withDenoisingSteps(2)
         .withEnsembleSize(2).withNoise(NoiseType.GAUSSIAN);
     NoiseSource noise = NoiseSource.torch(new NumpyRandom(0));
-    long[] counts = new long[3];
-    for (int i = 0; i < counts.length; i++) {
-      try (PointerScope scope = new PointerScope()) {
-        GeoWizardPrediction p = pipe.predict(img, o, noise);
-        assertThat(p.width()).isEqualTo(101);
-        assertThat(p.height()).isEqualTo(75);
-      }
-      counts[i] = Pointer.totalCount();
-    }
-    assertThat(counts[2]).as("live native pointers after each scoped call").isEqualTo(counts[1]);
+    NativePointers.assertFlatOverScopedRounds(4, "scoped call", () -> {
+      GeoWizardPrediction p = pipe.predict(img, o, noise);
+      assertThat(p.width()).isEqualTo(101);
+      assertThat(p.height()).isEqualTo(75);
+    });
   }
 }

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import marigold4j.pipeline.MarigoldPipeline;
@@ -15,7 +14,7 @@ import marigold4j.pipeline.Modality;
 import marigold4j.pipeline.NoiseType;
 import marigold4j.pipeline.Precision;
 import marigold4j.testing.Golden;
-import marigold4j.torch.Tensors;
+import marigold4j.testing.TestFiles;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -41,12 +40,6 @@ class E2EFTTrainerTest {
     }
   }
 
-  private static Map<String, float[]> snapshot(E2EFTModel model) {
-    Map<String, float[]> out = new LinkedHashMap<>();
-    model.unet().stateDictSlots().forEach((k, p) -> out.put(k, Tensors.toFloats(p.get())));
-    return out;
-  }
-
   @Test
   void lowersTheLossOfATinyModelOver50StepsWithFlatNativeMemory() {
     TrainOptions o = TrainOptions.defaults().withBatch(2, 1).withLearningRate(1e-3, 0, 1000).withMaxTrainSteps(50)
@@ -55,7 +48,7 @@ class E2EFTTrainerTest {
       double before = (lossOn(model, 0) + lossOn(model, 1)) / 2;
       List<Long> pointers = new ArrayList<>();
       List<Double> losses = new ArrayList<>();
-      trainer.train(new TwoBatches(), tmp, r -> {
+      trainer.train(FixtureBatches.twoBatches(), tmp, r -> {
         losses.add(r.loss());
         if (r.step() == 9 || r.step() == 49) pointers.add(Pointer.totalCount());
       });
@@ -68,26 +61,6 @@ class E2EFTTrainerTest {
     }
   }
 
-  /** Batches 0 and 1 alternately: small enough to overfit. */
-  static final class TwoBatches implements BatchSource {
-    long position;
-
-    @Override
-    public TrainingBatch next() {
-      return FixtureBatches.batch((int) (position++ % 2));
-    }
-
-    @Override
-    public long position() {
-      return position;
-    }
-
-    @Override
-    public void seek(long p) {
-      position = p;
-    }
-  }
-
   @Test
   void resumingFromACheckpointGivesTheParametersOfAnUninterruptedRun() throws Exception {
     TrainOptions o = TrainOptions.defaults().withBatch(2, 2).withLearningRate(1e-4, 2, 100).withMaxTrainSteps(4)
@@ -96,14 +69,14 @@ class E2EFTTrainerTest {
     Map<String, float[]> uninterrupted;
     try (E2EFTModel model = depthModel(NoiseType.GAUSSIAN); E2EFTTrainer trainer = new E2EFTTrainer(model, o)) {
       trainer.train(new FixtureBatches(), full, null);
-      uninterrupted = snapshot(model);
+      uninterrupted = ParameterSnapshot.of(model);
     }
     assertThat(TrainingCheckpoints.list(full)).extracting(p -> p.getFileName().toString())
         .containsExactly("checkpoint-2", "checkpoint-4");
 
     Path resumed = tmp.resolve("resumed");
     Files.createDirectories(resumed);
-    copyTree(full.resolve("checkpoint-2"), resumed.resolve("checkpoint-2"));
+    TestFiles.copyTree(full.resolve("checkpoint-2"), resumed.resolve("checkpoint-2"));
     try (E2EFTModel model = depthModel(NoiseType.GAUSSIAN); E2EFTTrainer trainer = new E2EFTTrainer(model, o)) {
       Path ckpt = TrainingCheckpoints.resolve(resumed, "latest").orElseThrow();
       FixtureBatches data = new FixtureBatches();
@@ -111,7 +84,7 @@ class E2EFTTrainerTest {
       assertThat(trainer.globalStep()).isEqualTo(2);
       assertThat(data.position()).isEqualTo(4);
       trainer.train(data, resumed, null);
-      Map<String, float[]> continued = snapshot(model);
+      Map<String, float[]> continued = ParameterSnapshot.of(model);
       assertThat(continued.keySet()).isEqualTo(uninterrupted.keySet());
       for (String k : continued.keySet()) {
         assertThat(continued.get(k)).as(k + " after resume vs uninterrupted").containsExactly(uninterrupted.get(k));
@@ -124,7 +97,7 @@ class E2EFTTrainerTest {
     TrainOptions o = TrainOptions.defaults().withBatch(2, 1).withLearningRate(1e-3, 0, 100).withMaxTrainSteps(10);
     try (E2EFTModel model = depthModel(NoiseType.ZEROS); E2EFTTrainer trainer = new E2EFTTrainer(model, o);
         PointerScope scope = new PointerScope()) {
-      Map<String, float[]> before = snapshot(model);
+      Map<String, float[]> before = ParameterSnapshot.of(model);
       TrainingBatch good = FixtureBatches.batch(0);
       // an all-invalid mask: the original's val_mask.any() branch is not taken, loss 0, nothing back-propagated
       TrainingBatch noValid = new TrainingBatch(good.rgb(), torch.zeros_like(good.valMask()), good.depth(), null);
@@ -147,12 +120,12 @@ class E2EFTTrainerTest {
       assertThat(r.skipped()).isTrue();
       assertThat(p0.grad().defined()).isFalse();
 
-      Map<String, float[]> after = snapshot(model);
+      Map<String, float[]> after = ParameterSnapshot.of(model);
       for (String k : before.keySet()) assertThat(after.get(k)).as(k).containsExactly(before.get(k));
       // and training goes on normally afterwards
       trainer.microStep(good, 0, null);
       assertThat(trainer.optimizerStep().skipped()).isFalse();
-      assertThat(snapshot(model).get("conv_out.bias")).isNotEqualTo(before.get("conv_out.bias"));
+      assertThat(ParameterSnapshot.of(model).get("conv_out.bias")).isNotEqualTo(before.get("conv_out.bias"));
     }
   }
 
@@ -201,12 +174,4 @@ class E2EFTTrainerTest {
     return out;
   }
 
-  private static void copyTree(Path from, Path to) throws Exception {
-    try (var s = Files.walk(from)) {
-      for (Path p : s.toList()) {
-        Path d = to.resolve(from.relativize(p).toString());
-        if (Files.isDirectory(p)) Files.createDirectories(d); else Files.copy(p, d);
-      }
-    }
-  }
 }

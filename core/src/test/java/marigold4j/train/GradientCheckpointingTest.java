@@ -122,7 +122,7 @@ class GradientCheckpointingTest {
     long[] pointers = new long[2];
     try (E2EFTModel model = load("tiny-marigold-depth", Modality.DEPTH, NoiseType.ZEROS);
         E2EFTTrainer trainer = new E2EFTTrainer(model, o)) {
-      trainer.train(new E2EFTTrainerTest.TwoBatches(), tmp, r -> {
+      trainer.train(FixtureBatches.twoBatches(), tmp, r -> {
         if (r.step() == 3) pointers[0] = Pointer.totalCount();
         if (r.step() == 8) pointers[1] = Pointer.totalCount();
       });

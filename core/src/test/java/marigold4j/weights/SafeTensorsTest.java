@@ -69,6 +69,21 @@ class SafeTensorsTest {
   }
 
   @Test
+  void convertsFloatingPointTensorsWhileReadingAndLeavesIntegersAlone() {
+    Map<String, Tensor> tensors = mixed();
+    Path file = dir.resolve("convert.safetensors");
+    SafeTensors.save(file, tensors, null);
+    Map<String, Tensor> bf16 = SafeTensors.load(file, torch.ScalarType.BFloat16);
+    assertThat(bf16.keySet()).containsExactlyElementsOf(tensors.keySet());
+    for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+      Tensor want = e.getValue().is_floating_point() ? e.getValue().to(torch.ScalarType.BFloat16) : e.getValue();
+      Tensor got = bf16.get(e.getKey());
+      assertThat(Tensors.dtype(got)).as(e.getKey()).isEqualTo(Tensors.dtype(want));
+      assertThat(torch.equal(got, want)).as(e.getKey()).isTrue();
+    }
+  }
+
+  @Test
   void roundTripsThroughCopyWindowsSmallerThanATensor() {
     // the chunked path is what tensors above 2 GiB take; a 7-byte window exercises it on small tensors
     Map<String, Tensor> tensors = mixed();

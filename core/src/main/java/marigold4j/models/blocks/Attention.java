@@ -5,6 +5,7 @@ import marigold4j.nn.Linear;
 import marigold4j.nn.Module;
 import marigold4j.nn.ModuleList;
 import marigold4j.torch.F;
+import marigold4j.torch.Scopes;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -79,23 +80,41 @@ public final class Attention extends Module {
     long c = spatial ? hidden.size(1) : hidden.size(2);
     long height = spatial ? hidden.size(2) : 0;
     long width = spatial ? hidden.size(3) : 0;
-    Tensor x = spatial ? hidden.reshape(b, c, height * width).transpose(1, 2) : hidden;   // (B, L, C)
-    if (groupNorm != null) x = groupNorm.forward(x.transpose(1, 2)).transpose(1, 2);    // normalised over (C, L)
+    boolean channelsLast = spatial && !hidden.is_contiguous()
+        && hidden.is_contiguous(org.bytedeco.pytorch.global.torch.MemoryFormat.ChannelsLast);
+    Tensor x;                                                                           // (B, L, C)
+    Tensor normed = null;
+    if (spatial) {
+      // GroupNorm over (C/G, H, W) equals diffusers' GroupNorm over (C/G, H*W). The (B, L, C) tokens are a view
+      // either way: of an NCHW map transposed, exactly as diffusers hands them to the projections, or of a
+      // channels-last map (the VAE's layout in reduced precision).
+      normed = groupNorm == null ? null : groupNorm.forward(hidden);
+      Tensor map = normed == null ? hidden : normed;
+      x = channelsLast ? map.permute(0, 2, 3, 1).reshape(b, height * width, c)
+          : map.reshape(b, c, height * width).transpose(1, 2);
+    } else {
+      x = groupNorm == null ? hidden : groupNorm.forward(hidden.transpose(1, 2)).transpose(1, 2);
+    }
     Tensor kv = context == null ? x : context;
     long l = x.size(1);
     long s = kv.size(1);
     Tensor q = toQ.forward(x).reshape(b, l, heads, dimHead).transpose(1, 2);               // (B, heads, L, dh)
     Tensor k = toK.forward(kv).reshape(b, s, heads, dimHead).transpose(1, 2);              // (B, heads, S, dh)
     Tensor v = toV.forward(kv).reshape(b, s, heads, dimHead).transpose(1, 2);              // (B, heads, S, dh)
+    if (x != hidden) Scopes.release(x, normed);
     if (jointHalves) {
       k = jointOverHalves(k);                                                              // (B, heads, 2S, dh)
       v = jointOverHalves(v);                                                              // (B, heads, 2S, dh)
     }
     Tensor a = F.attention(q, k, v, null, false, 1.0 / Math.sqrt(dimHead));             // (B, heads, L, dh)
-    a = a.transpose(1, 2).reshape(b, l, heads * dimHead);                               // (B, L, inner)
-    Tensor out = toOut.get(0).forward(a);                                               // (B, L, C)
-    if (spatial) out = out.transpose(1, 2).reshape(b, c, height, width);                // (B, C, H, W)
-    return residualConnection ? out.add(residual) : out;
+    Scopes.release(q, k, v);
+    Tensor merged = a.transpose(1, 2).reshape(b, l, heads * dimHead);                   // (B, L, inner)
+    Scopes.release(a);
+    Tensor out = toOut.get(0).forward(merged);                                          // (B, L, C)
+    Scopes.release(merged);
+    // (B, L, C) -> (B, C, H, W) as diffusers reshapes it: a view with channels-last strides, whatever the input's
+    if (spatial) out = out.transpose(1, 2).reshape(b, c, height, width);
+    return residualConnection ? F.addConsume(out, residual) : out;
   }
 
   /** (B, heads, S, dh) -> (B, heads, 2S, dh): both halves' tokens side by side, shared by the two halves. */

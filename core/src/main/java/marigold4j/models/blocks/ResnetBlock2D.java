@@ -5,6 +5,7 @@ import marigold4j.nn.GroupNorm;
 import marigold4j.nn.Linear;
 import marigold4j.nn.Module;
 import marigold4j.torch.F;
+import marigold4j.torch.Scopes;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -43,12 +44,22 @@ public final class ResnetBlock2D extends Module {
    * @return (B, out, H, W)
    */
   public Tensor forward(Tensor x, Tensor temb) {
-    Tensor h = conv1.forward(F.silu(norm1.forward(x)));
+    // Each intermediate is released as soon as the next op has consumed it, as Python's reference counting does.
+    Tensor a = F.siluConsume(norm1.forward(x));
+    Tensor h = conv1.forward(a);
+    Scopes.release(a);
     if (timeEmbProj != null && temb != null) {
       Tensor t = timeEmbProj.forward(F.silu(temb));                   // (B, out)
-      h = h.add(t.unsqueeze(-1).unsqueeze(-1));                       // (B, out, 1, 1) broadcast over H, W
+      h = F.addConsume(h, t.unsqueeze(-1).unsqueeze(-1));             // (B, out, 1, 1) broadcast over H, W
     }
-    h = conv2.forward(F.silu(norm2.forward(h)));                      // dropout is the identity at inference
-    return (convShortcut == null ? x : convShortcut.forward(x)).add(h);
+    Tensor b = F.siluConsume(norm2.forward(h));                      // dropout is the identity at inference
+    Scopes.release(h);
+    h = conv2.forward(b);
+    Scopes.release(b);
+    if (convShortcut == null) return F.addConsume(h, x);           // x + h (addition commutes exactly)
+    Tensor shortcut = convShortcut.forward(x);
+    Tensor out = F.addConsume(shortcut, h);
+    Scopes.release(h);
+    return out;
   }
 }

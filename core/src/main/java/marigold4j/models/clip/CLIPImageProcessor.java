@@ -88,8 +88,11 @@ public final class CLIPImageProcessor {
    * kept (no clamping), as torchvision's resize of a float tensor leaves it.
    */
   public Tensor resize(Tensor rgbNorm) {
-    Tensor x01 = rgbNorm.add(F.s(1)).div(F.s(2));
-    return F.interpolate(x01, cropHeight, cropWidth, F.Mode.BICUBIC, true);
+    // Antialiased bicubic has no bf16/fp16 CPU kernel: reduced-precision input is resized in fp32 and cast back.
+    boolean upcast = Tensors.isHalfPrecision(rgbNorm);
+    Tensor x01 = (upcast ? rgbNorm.to(torch.ScalarType.Float) : rgbNorm).add(F.s(1)).div(F.s(2));
+    Tensor resized = F.interpolate(x01, cropHeight, cropWidth, F.Mode.BICUBIC, true);
+    return upcast ? resized.to(Tensors.dtype(rgbNorm)) : resized;
   }
 
   /** (x - image_mean) / image_std per channel, computed in fp32 (as GeoWizard does) and returned in x's dtype. */

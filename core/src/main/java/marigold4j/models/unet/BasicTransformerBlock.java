@@ -3,6 +3,8 @@ package marigold4j.models.unet;
 import marigold4j.models.blocks.Attention;
 import marigold4j.nn.LayerNorm;
 import marigold4j.nn.Module;
+import marigold4j.torch.F;
+import marigold4j.torch.Scopes;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -46,8 +48,16 @@ public final class BasicTransformerBlock extends Module {
    * @return (B, L, dim)
    */
   public Tensor forward(Tensor x, Tensor context) {
-    x = attn1.forward(norm1.forward(x), null).add(x);
-    x = attn2.forward(norm2.forward(x), context).add(x);
-    return ff.forward(norm3.forward(x)).add(x);
+    // branch + input (diffusers' order); each intermediate is released once consumed
+    Tensor n1 = norm1.forward(x);
+    Tensor h1 = F.addConsume(attn1.forward(n1, null), x);
+    Scopes.release(n1);
+    Tensor n2 = norm2.forward(h1);
+    Tensor h2 = F.addConsume(attn2.forward(n2, context), h1);
+    Scopes.release(n2, h1);
+    Tensor n3 = norm3.forward(h2);
+    Tensor h3 = F.addConsume(ff.forward(n3), h2);
+    Scopes.release(n3, h2);
+    return h3;
   }
 }

@@ -5,6 +5,7 @@ import marigold4j.models.blocks.Downsample2D;
 import marigold4j.models.blocks.ResnetBlock2D;
 import marigold4j.nn.Module;
 import marigold4j.nn.ModuleList;
+import marigold4j.torch.Scopes;
 import org.bytedeco.pytorch.Tensor;
 
 /** diffusers' {@code CrossAttnDownBlock2D}: (resnet, transformer) pairs, then an optional stride-2 downsampler. */
@@ -41,10 +42,11 @@ public final class CrossAttnDownBlock2D extends Module implements UNetDownBlock 
   public Tensor forward(Tensor x, Tensor temb, Tensor context, List<Tensor> skips, Tap tap) {
     Tensor h = x;
     for (int i = 0; i < resnets.size(); i++) {
-      h = resnets.get(i).forward(h, temb);
-      tap.emit("resnets", i, h);
+      Tensor r = resnets.get(i).forward(h, temb);
+      tap.emit("resnets", i, r);
       Tap at = tap.child("attentions", i);
-      h = attentions.get(i).forward(h, context, at);
+      h = attentions.get(i).forward(r, context, at);
+      if (!tap.active()) Scopes.release(r);                 // not a skip connection: free it once consumed
       at.emit("0", h);                                       // the reference returns a 1-tuple
       skips.add(h);
     }

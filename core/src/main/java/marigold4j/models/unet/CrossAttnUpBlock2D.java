@@ -6,6 +6,7 @@ import marigold4j.models.blocks.Upsample2D;
 import marigold4j.nn.Module;
 import marigold4j.nn.ModuleList;
 import marigold4j.torch.F;
+import marigold4j.torch.Scopes;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -51,17 +52,24 @@ public final class CrossAttnUpBlock2D extends Module implements UNetUpBlock {
 
   @Override
   public Tensor forward(Tensor x, Tensor temb, Tensor context, List<Tensor> skips, long[] upsampleSize, Tap tap) {
+    boolean free = !tap.active();                 // intermediates are released once consumed unless reported
     Tensor h = x;
     for (int i = 0; i < resnets.size(); i++) {
       Tensor skip = skips.get(skips.size() - 1 - i);
-      h = resnets.get(i).forward(F.cat(1, h, skip), temb);          // (B, C + Cskip, H, W) -> (B, out, H, W)
-      tap.emit("resnets", i, h);
+      Tensor joined = F.cat(1, h, skip);                            // (B, C + Cskip, H, W)
+      if (free && h != x) Scopes.release(h);
+      Tensor r = resnets.get(i).forward(joined, temb);               // (B, out, H, W)
+      if (free) Scopes.release(joined);
+      tap.emit("resnets", i, r);
       Tap at = tap.child("attentions", i);
-      h = attentions.get(i).forward(h, context, at);
+      h = attentions.get(i).forward(r, context, at);
+      if (free) Scopes.release(r);
       at.emit("0", h);
     }
     if (upsamplers != null) {
-      h = upsamplers.get(0).forward(h, upsampleSize);
+      Tensor up = upsamplers.get(0).forward(h, upsampleSize);
+      if (free && h != x) Scopes.release(h);
+      h = up;
       tap.emit("upsamplers", 0, h);
     }
     return h;

@@ -3,6 +3,7 @@ package marigold4j.models.unet;
 import marigold4j.nn.Linear;
 import marigold4j.nn.Module;
 import marigold4j.nn.ModuleList;
+import marigold4j.torch.Scopes;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -26,7 +27,10 @@ public final class FeedForward extends Module {
 
   /** (B, L, dim) -> (B, L, dim). */
   public Tensor forward(Tensor x) {
-    return out.forward(geglu.forward(x));
+    Tensor inner = geglu.forward(x);
+    Tensor y = out.forward(inner);
+    Scopes.release(inner);
+    return y;
   }
 
   /** A parameterless placeholder for {@code torch.nn.Dropout}. */

@@ -16,7 +16,8 @@ public final class GEGLU extends Module {
 
   /** (..., dimIn) -> (..., dimOut). */
   public Tensor forward(Tensor x) {
-    TensorVector halves = proj.forward(x).chunk(2, -1);                  // 2 x (..., dimOut)
-    return halves.get(0).mul(F.gelu(halves.get(1)));
+    TensorVector halves = proj.forward(x).chunk(2, -1);                  // 2 x (..., dimOut), views
+    // With autograd off the gate and the product are computed in place, in the projection's own memory.
+    return F.mulConsume(halves.get(0), F.geluConsume(halves.get(1)));
   }
 }

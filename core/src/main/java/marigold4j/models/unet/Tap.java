@@ -25,6 +25,14 @@ public final class Tap {
     return sink == null ? NONE : new Tap(sink, "");
   }
 
+  /**
+   * Whether values are being reported. While they are, a forward pass keeps every reported value alive until its
+   * scope closes (the sink may hold on to them); otherwise it frees intermediates as soon as they are consumed.
+   */
+  public boolean active() {
+    return sink != null;
+  }
+
   /** The tap of child module {@code name}. */
   public Tap child(String name) {
     return sink == null ? this : new Tap(sink, prefix + name + ".");

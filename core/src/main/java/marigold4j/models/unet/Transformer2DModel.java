@@ -5,6 +5,8 @@ import marigold4j.nn.GroupNorm;
 import marigold4j.nn.Linear;
 import marigold4j.nn.Module;
 import marigold4j.nn.ModuleList;
+import marigold4j.torch.F;
+import marigold4j.torch.Scopes;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -54,19 +56,23 @@ public final class Transformer2DModel extends Module {
     long b = x.size(0);
     long height = x.size(2);
     long width = x.size(3);
-    Tensor h = norm.forward(x);
-    if (convIn != null) h = convIn.forward(h);                                     // (B, inner, H, W)
+    Tensor normed = norm.forward(x);
+    Tensor h = convIn == null ? normed : convIn.forward(normed);                  // (B, inner, H, W)
     long c = h.size(1);
-    h = h.permute(0, 2, 3, 1).reshape(b, height * width, c);                       // (B, HW, c)
-    if (linearIn != null) h = linearIn.forward(h);                                 // (B, HW, inner)
+    Tensor tokens = h.permute(0, 2, 3, 1).reshape(b, height * width, c);          // (B, HW, c)
+    h = linearIn == null ? tokens : linearIn.forward(tokens);                     // (B, HW, inner)
+    if (!tap.active()) Scopes.release(tokens != h ? tokens : null, normed);
     for (int i = 0; i < transformerBlocks.size(); i++) {
-      h = transformerBlocks.get(i).forward(h, context);
-      tap.emit("transformer_blocks", i, h);
+      Tensor next = transformerBlocks.get(i).forward(h, context);
+      tap.emit("transformer_blocks", i, next);
+      if (!tap.active()) Scopes.release(h);
+      h = next;
     }
-    if (linearOut != null) h = linearOut.forward(h);                               // (B, HW, C)
-    long out = h.size(2);
-    h = h.reshape(b, height, width, out).permute(0, 3, 1, 2).contiguous();         // (B, C|inner, H, W)
-    if (convOut != null) h = convOut.forward(h);                                   // (B, C, H, W)
-    return h.add(x);
+    Tensor projected = linearOut == null ? h : linearOut.forward(h);             // (B, HW, C)
+    long out = projected.size(2);
+    Tensor map = projected.reshape(b, height, width, out).permute(0, 3, 1, 2).contiguous();   // (B, C|inner, H, W)
+    Tensor y = convOut == null ? map : convOut.forward(map);                      // (B, C, H, W)
+    if (!tap.active()) Scopes.release(h, projected != h ? projected : null, map != y ? map : null);
+    return F.addConsume(y, x);
   }
 }

@@ -17,6 +17,7 @@ import marigold4j.nn.SegmentRunner;
 import marigold4j.nn.StateDicts;
 import marigold4j.torch.Engine;
 import marigold4j.torch.F;
+import marigold4j.torch.Scopes;
 import marigold4j.torch.Tensors;
 import marigold4j.weights.SafeTensors;
 import org.bytedeco.pytorch.Tensor;
@@ -272,6 +273,9 @@ public final class UNet2DConditionModel extends Module {
     long factor = 1L << (upBlocks.size() - 1);
     boolean upsampleToSkip = sample.size(2) % factor != 0 || sample.size(3) % factor != 0;
 
+    // A plain pass frees the up path's inputs once consumed (a checkpointed pass needs them again for recomputation,
+    // and reported values must stay valid).
+    boolean freeConsumed = segments == SegmentRunner.DIRECT && !tap.active();
     List<Tensor> skips = new ArrayList<>();
     skips.add(h);
     for (int i = 0; i < downBlocks.size(); i++) {
@@ -311,12 +315,17 @@ public final class UNet2DConditionModel extends Module {
       Tap ut = tap.child("up_blocks", i);
       List<Tensor> in = new ArrayList<>(inputs(h, emb, encoderHiddenStates));    // [x, temb, context, skips...]
       in.addAll(blockSkips);
-      h = segments.run(in, (x, report) -> {
-        Tensor y = block.forward(x.get(0), x.get(1), x.get(2), x.subList(3, x.size()), upsampleSize,
+      Tensor y = segments.run(in, (x, report) -> {
+        Tensor out = block.forward(x.get(0), x.get(1), x.get(2), x.subList(3, x.size()), upsampleSize,
             report ? ut : Tap.NONE);
-        if (report) tap.emit("up_blocks", index, y);
-        return List.of(y);
+        if (report) tap.emit("up_blocks", index, out);
+        return List.of(out);
       }).get(0);
+      if (freeConsumed) {
+        Scopes.release(h);                                   // the previous block's output and the consumed skips
+        blockSkips.forEach(Scopes::release);
+      }
+      h = y;
     }
 
     return segments.run(inputs(h), (in, report) -> {

@@ -3,6 +3,7 @@ package marigold4j.models.unet;
 import marigold4j.models.blocks.ResnetBlock2D;
 import marigold4j.nn.Module;
 import marigold4j.nn.ModuleList;
+import marigold4j.torch.Scopes;
 import org.bytedeco.pytorch.Tensor;
 
 /** diffusers' {@code UNetMidBlock2DCrossAttn} with one layer: resnet, transformer, resnet, at constant width. */
@@ -27,13 +28,16 @@ public final class UNetMidBlock2DCrossAttn extends Module {
 
   /** (B, C, H, W) -> (B, C, H, W). */
   public Tensor forward(Tensor x, Tensor temb, Tensor context, Tap tap) {
+    boolean free = !tap.active();                 // intermediates are released once consumed unless reported
     Tensor h = resnets.get(0).forward(x, temb);
     tap.emit("resnets", 0, h);
     for (int i = 0; i < attentions.size(); i++) {
       Tap at = tap.child("attentions", i);
-      h = attentions.get(i).forward(h, context, at);
-      at.emit("0", h);
-      h = resnets.get(i + 1).forward(h, temb);
+      Tensor a = attentions.get(i).forward(h, context, at);
+      if (free) Scopes.release(h);
+      at.emit("0", a);
+      h = resnets.get(i + 1).forward(a, temb);
+      if (free) Scopes.release(a);
       tap.emit("resnets", i + 1, h);
     }
     return h;

@@ -7,6 +7,7 @@ import marigold4j.nn.GroupNorm;
 import marigold4j.nn.Module;
 import marigold4j.nn.ModuleList;
 import marigold4j.torch.F;
+import marigold4j.torch.Scopes;
 import org.bytedeco.pytorch.Tensor;
 
 /** diffusers' VAE {@code Encoder}: image to the 2 x latent_channels moments (mean and log-variance), before quant_conv. */
@@ -49,11 +50,21 @@ public final class Encoder extends Module {
    * {@code down_blocks.i}, {@code mid_block}, {@code conv_norm_out}, {@code conv_out}), as forward hooks would.
    */
   public Tensor forward(Tensor x, BiConsumer<String, Tensor> tap) {
+    // Stage outputs are released once consumed, unless reported to a tap (which may keep them).
     Tensor h = report(tap, "conv_in", convIn.forward(x));
-    for (int i = 0; i < downBlocks.size(); i++) h = report(tap, "down_blocks." + i, downBlocks.get(i).forward(h));
-    h = report(tap, "mid_block", midBlock.forward(h));
-    h = report(tap, "conv_norm_out", convNormOut.forward(h));
-    return report(tap, "conv_out", convOut.forward(F.silu(h)));
+    for (int i = 0; i < downBlocks.size(); i++) {
+      h = next(tap, h, report(tap, "down_blocks." + i, downBlocks.get(i).forward(h)));
+    }
+    h = next(tap, h, report(tap, "mid_block", midBlock.forward(h)));
+    h = next(tap, h, report(tap, "conv_norm_out", convNormOut.forward(h)));
+    h = tap == null ? F.siluConsume(h) : F.silu(h);
+    return next(tap, h, report(tap, "conv_out", convOut.forward(h)));
+  }
+
+  /** {@code next}, releasing {@code previous} unless a tap may hold it. */
+  static Tensor next(BiConsumer<String, Tensor> tap, Tensor previous, Tensor next) {
+    if (tap == null && previous != next) Scopes.release(previous);
+    return next;
   }
 
   static Tensor report(BiConsumer<String, Tensor> tap, String name, Tensor t) {

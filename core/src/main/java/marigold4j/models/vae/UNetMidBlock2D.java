@@ -27,12 +27,8 @@ public final class UNetMidBlock2D extends Module {
 
   /** (B, C, H, W) -> (B, C, H, W). */
   public Tensor forward(Tensor x) {
-    Tensor h = Scopes.freeTemporaries(() -> resnets.get(0).forward(x, null));
-    if (!attentions.isEmpty()) {
-      Tensor in = h;
-      h = Scopes.freeTemporaries(() -> attentions.get(0).forward(in, null));
-    }
-    Tensor in = h;
-    return Scopes.freeTemporaries(() -> resnets.get(1).forward(in, null));
+    Tensor h = resnets.get(0).forward(x, null);
+    if (!attentions.isEmpty()) h = Scopes.chain(h, attentions.get(0).forward(h, null), x);
+    return Scopes.chain(h, resnets.get(1).forward(h, null), x);
   }
 }

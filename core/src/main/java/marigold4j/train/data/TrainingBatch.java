@@ -17,9 +17,12 @@ import org.bytedeco.pytorch.Tensor;
  * @param sources each item's rgb file
  * @param epoch the epoch it belongs to
  * @param indexInEpoch its plan entry in the epoch
+ * @param draws what the original's data pipeline draws from the process-wide generators to produce this batch: one
+ *     entry per plan entry consumed (more than one when entries of bad items only were skipped before it)
  */
 public record TrainingBatch(Tensor rgb, Tensor depth, Tensor metric, Tensor normals, Tensor valMask,
-    List<String> domains, String dataset, List<String> sources, long epoch, int indexInEpoch) {
+    List<String> domains, String dataset, List<String> sources, long epoch, int indexInEpoch,
+    List<LoaderDraws> draws) {
 
   /** Number of items (smaller than the batch size for an epoch's last batch or after skipped bad items). */
   public int size() {

@@ -38,7 +38,9 @@ import org.slf4j.LoggerFactory;
  * ({@code np.random.seed(seed)}, as the original's {@code set_seed} leaves it), the horizontal flips from Python's
  * {@code random} ({@code random.seed(seed)}; one draw per item in consumption order, {@code flip = draw > 1 - p},
  * i.e. {@code random.random() > 0.5} at the default p), and the per-epoch shuffles from a Java generator
- * (torch's sampler stream is not reproduced). With {@code shuffle(false)} the datasets are read in order.
+ * (torch's sampler stream is not reproduced: see {@code TrainingRandom}). With {@code shuffle(false)} the datasets
+ * are read in order. Each batch lists the draws the original's loaders would have made from the process-wide
+ * generators to produce it ({@link TrainingBatch#draws()}), for the training loop to replay.
  *
  * <p>Bad data never stops training: an item whose files are missing or corrupt, or which has no valid depth pixel,
  * is reported and left out of its batch (a batch with no usable item is skipped).
@@ -119,8 +121,11 @@ public final class TrainingDataLoader {
     return new BatchIterator(position);
   }
 
-  /** One batch of the plan: a dataset and the item indices, with each item's flip. */
-  record Entry(int dataset, int[] indices, boolean[] flips) {}
+  /**
+   * One batch of the plan: a dataset and the item indices, with each item's flip; {@code firstOfDataset} marks the
+   * dataset's first batch in the epoch (where the original's sampler draws its seed).
+   */
+  record Entry(int dataset, int[] indices, boolean[] flips, boolean firstOfDataset) {}
 
   /** Generates the epochs' plans in order, consuming the mixer's and the flips' generators as the original does. */
   final class Planner {
@@ -143,8 +148,8 @@ public final class TrainingDataLoader {
         int[] order = perDataset.get(d);
         int from = next[d] * batchSize;
         int[] idx = Arrays.copyOfRange(order, from, Math.min(from + batchSize, order.length));
+        plan.add(new Entry(d, idx, new boolean[idx.length], next[d] == 0));
         next[d]++;
-        plan.add(new Entry(d, idx, new boolean[idx.length]));
       }
       return plan;
     }
@@ -171,7 +176,8 @@ public final class TrainingDataLoader {
     }
   }
 
-  private record Pending(long epoch, int entry, int dataset, int index, Future<DecodedItem> result) {}
+  private record Pending(long epoch, int entry, int dataset, int index, LoaderDraws draws,
+      Future<DecodedItem> result) {}
 
   /**
    * Yields batches forever, prefetching on background threads. Tensors are created on the thread that calls
@@ -226,6 +232,7 @@ public final class TrainingDataLoader {
     @Override
     public TrainingBatch next() {
       if (pool.isShutdown()) throw new NoSuchElementException("iterator closed");
+      List<LoaderDraws> draws = new ArrayList<>(); // of every plan entry consumed, skipped ones included
       while (true) {
         fill();
         Pending head = pending.peekFirst();
@@ -234,8 +241,9 @@ public final class TrainingDataLoader {
             && pending.peekFirst().entry() == head.entry()) {
           entry.add(pending.pollFirst());
         }
+        draws.add(head.draws());
         fill(); // keep the workers busy while this batch is collated and used
-        TrainingBatch batch = collate(entry);
+        TrainingBatch batch = collate(entry, draws);
         if (batch != null) {
           emptyEntriesInARow = 0;
           return batch;
@@ -257,16 +265,20 @@ public final class TrainingDataLoader {
         Entry e = plan.get(nextEntry);
         planner.drawFlips(e);
         TrainingDataset ds = datasets.get(e.dataset());
+        LoaderDraws draws = new LoaderDraws(nextEntry == 0 ? datasets.size() : 0,
+            nextEntry == 0 && mixer != null ? mixer.length() : 0, shuffle && e.firstOfDataset(), e.indices().length,
+            ds.transform(), hflipProb);
         for (int i = 0; i < e.indices().length; i++) {
           int index = e.indices()[i];
           boolean flip = e.flips()[i];
-          pending.addLast(new Pending(epoch, nextEntry, e.dataset(), index, pool.submit(() -> ds.decode(index, flip))));
+          pending.addLast(new Pending(epoch, nextEntry, e.dataset(), index, draws,
+              pool.submit(() -> ds.decode(index, flip))));
         }
         nextEntry++;
       }
     }
 
-    private TrainingBatch collate(List<Pending> entry) {
+    private TrainingBatch collate(List<Pending> entry, List<LoaderDraws> draws) {
       List<DecodedItem> good = new ArrayList<>();
       for (Pending p : entry) {
         TrainingDataset ds = datasets.get(p.dataset());
@@ -297,7 +309,7 @@ public final class TrainingDataLoader {
       }
       if (good.isEmpty()) return null;
       Pending first = entry.get(0);
-      return stack(good, datasets.get(first.dataset()).name(), first.epoch(), first.entry());
+      return stack(good, datasets.get(first.dataset()).name(), first.epoch(), first.entry(), draws);
     }
 
     private void bad(String message) {
@@ -316,7 +328,8 @@ public final class TrainingDataLoader {
   }
 
   /** {@code default_collate}: stacks the items along a new batch dimension (tensors made on this thread). */
-  static TrainingBatch stack(List<DecodedItem> items, String dataset, long epoch, int entry) {
+  static TrainingBatch stack(List<DecodedItem> items, String dataset, long epoch, int entry,
+      List<LoaderDraws> draws) {
     Engine.init();
     int b = items.size();
     int h = items.get(0).height();
@@ -350,7 +363,7 @@ public final class TrainingDataLoader {
         d.expand(b, 3, h, w).contiguous(), // (B, 1, H, W) -> (B, 3, H, W): the original stacks three copies
         Tensors.fromFloats(metric, b, 1, h, w),
         Tensors.fromFloats(normals, b, 3, h, w),
-        m, List.copyOf(domains), dataset, List.copyOf(sources), epoch, entry);
+        m, List.copyOf(domains), dataset, List.copyOf(sources), epoch, entry, List.copyOf(draws));
   }
 
   /** Options of {@link TrainingDataLoader}, named after the training command's. */

@@ -9,10 +9,9 @@ import java.util.Map;
 import marigold4j.checkpoint.CheckpointException;
 import marigold4j.models.unet.UNet2DConditionModel;
 import marigold4j.testing.Golden;
+import marigold4j.testing.NativePointers;
 import marigold4j.torch.Engine;
 import marigold4j.torch.Tensors;
-import org.bytedeco.javacpp.Pointer;
-import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.AfterEach;
@@ -142,15 +141,9 @@ class GeoWizardUNetTest {
   @Test
   void keepsNativeMemoryFlatInsideACallersPointerScope() {
     Golden g = Golden.load(MODULES, "unet_t999");
-    long[] counts = new long[3];
     try (NoGradGuard ng = new NoGradGuard()) {
-      for (int i = 0; i < counts.length; i++) {
-        try (PointerScope scope = new PointerScope()) {
-          assertThat(Tensors.shape(run(g))).containsExactly(2, 4, 12, 16);
-        }
-        counts[i] = Pointer.totalCount();
-      }
+      NativePointers.assertFlatOverScopedRounds(4, "scoped forward",
+          () -> assertThat(Tensors.shape(run(g))).containsExactly(2, 4, 12, 16));
     }
-    assertThat(counts[2]).as("live native pointers after each scoped forward").isEqualTo(counts[1]);
   }
 }

@@ -6,9 +6,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import marigold4j.testing.Golden;
+import marigold4j.testing.NativePointers;
 import marigold4j.torch.Tensors;
-import org.bytedeco.javacpp.Pointer;
-import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.BeforeAll;
@@ -91,16 +90,11 @@ class UNet2DConditionModelTest {
   @Test
   void keepsNativeMemoryFlatInsideACallersPointerScope() {
     Golden g = Golden.load("modules/tiny-marigold-depth", "unet_t999_empty_text");
-    long[] counts = new long[3];
     try (NoGradGuard ng = new NoGradGuard()) {
-      for (int i = 0; i < counts.length; i++) {
-        try (PointerScope scope = new PointerScope()) {
-          Tensor out = depth.forward(g.in("sample"), g.in("timestep"), g.in("encoder_hidden_states"));
-          assertThat(Tensors.shape(out)).containsExactly(2, 4, 12, 16);
-        }
-        counts[i] = Pointer.totalCount();
-      }
+      NativePointers.assertFlatOverScopedRounds(4, "scoped forward", () -> {
+        Tensor out = depth.forward(g.in("sample"), g.in("timestep"), g.in("encoder_hidden_states"));
+        assertThat(Tensors.shape(out)).containsExactly(2, 4, 12, 16);
+      });
     }
-    assertThat(counts[2]).as("live native pointers after each scoped forward").isEqualTo(counts[1]);
   }
 }

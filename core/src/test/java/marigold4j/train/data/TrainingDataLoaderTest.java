@@ -131,6 +131,58 @@ class TrainingDataLoaderTest {
   }
 
   @Test
+  void listsTheDrawsTheOriginalsLoadersMakeBeforeEachBatch() {
+    // 10 + 5 batches of 2: epochs of 10 Hypersim batches and int(5 * 2/9) = 1 VKITTI batch, mixed
+    TrainingDataLoader loader = fakes(20, 10).batchSize(2).seed(3).build();
+    int epochLength = loader.batchesPerEpoch();
+    assertThat(epochLength).isEqualTo(11);
+    List<TrainingBatch> batches = new ArrayList<>();
+    List<String> firstSeen = new ArrayList<>();
+    try (TrainingDataLoader.BatchIterator it = loader.iterator(); PointerScope scope = new PointerScope()) {
+      for (int i = 0; i < 2 * epochLength + 3; i++) batches.add(it.next());
+    }
+    for (TrainingBatch b : batches) {
+      assertThat(b.draws()).hasSize(1);
+      LoaderDraws d = b.draws().get(0);
+      boolean epochStart = b.indexInEpoch() == 0;
+      // first batch of its dataset in its epoch, judged from the batches seen
+      boolean firstOfDataset = !firstSeen.contains(b.epoch() + "/" + b.dataset());
+      firstSeen.add(b.epoch() + "/" + b.dataset());
+      assertThat(d.newIterators()).as("iterators at batch " + b.epoch() + "/" + b.indexInEpoch())
+          .isEqualTo(epochStart ? 2 : 0);
+      assertThat(d.splitLength()).isEqualTo(epochStart ? epochLength : 0);
+      assertThat(d.samplerSeed()).as("sampler seed at " + b.epoch() + "/" + b.indexInEpoch()).isEqualTo(firstOfDataset);
+      assertThat(d.items()).isEqualTo(2);
+      assertThat(d.transform()).isTrue();
+      assertThat(d.hflipProb()).isEqualTo(0.5);
+    }
+    // resumed mid-epoch: the draws already made before the position are not listed again
+    try (TrainingDataLoader.BatchIterator it = loader.iterator(new DataPosition(1, 4));
+        PointerScope scope = new PointerScope()) {
+      TrainingBatch b = it.next();
+      assertThat(b.draws().get(0)).isEqualTo(batches.get(epochLength + 4).draws().get(0));
+    }
+    // without shuffling the samplers draw nothing
+    try (TrainingDataLoader.BatchIterator it = fakes(20, 10).batchSize(2).shuffle(false).build().iterator();
+        PointerScope scope = new PointerScope()) {
+      assertThat(it.next().draws().get(0).samplerSeed()).isFalse();
+    }
+  }
+
+  @Test
+  void aBatchAfterSkippedEntriesListsTheirDrawsToo() {
+    // items 0-3 of the only dataset are bad: its first two batches of 2 are skipped
+    TrainingDataLoader loader = TrainingDataLoader.builder()
+        .datasets(List.of(new Fake("hypersim", 8, Set.of(0, 1, 2, 3)))).batchSize(2).shuffle(false).seed(1).build();
+    try (TrainingDataLoader.BatchIterator it = loader.iterator(); PointerScope scope = new PointerScope()) {
+      TrainingBatch b = it.next();
+      assertThat(b.indexInEpoch()).isEqualTo(2);
+      assertThat(b.draws()).extracting(LoaderDraws::newIterators).containsExactly(1, 0, 0);
+      assertThat(b.draws()).extracting(LoaderDraws::items).containsExactly(2, 2, 2);
+    }
+  }
+
+  @Test
   void leavesOutBadItemsAndSkipsBatchesWithNoneLeft() {
     List<String> reported = new ArrayList<>();
     TrainingDataLoader loader = TrainingDataLoader.builder()

@@ -130,6 +130,8 @@ class InferenceMemoryTest {
       Tensor nchw = a.forward(x, null);
       Tensor cl = a.forward(x.contiguous(torch.MemoryFormat.ChannelsLast), null);
       assertThat(cl.is_contiguous(torch.MemoryFormat.ChannelsLast)).isTrue();
+      // what the next layer goes by: with a non-canonical batch stride PyTorch suggests NCHW for the same data
+      assertThat(cl.suggest_memory_format().intern()).isEqualTo(torch.MemoryFormat.ChannelsLast);
       assertThat(cl.sub(nchw).abs().max().item_float()).isLessThan(1e-5f);
     }
   }

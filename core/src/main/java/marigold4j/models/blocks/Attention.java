@@ -112,8 +112,14 @@ public final class Attention extends Module {
     Scopes.release(a);
     Tensor out = toOut.get(0).forward(merged);                                          // (B, L, C)
     Scopes.release(merged);
-    // (B, L, C) -> (B, C, H, W) as diffusers reshapes it: a view with channels-last strides, whatever the input's
-    if (spatial) out = out.transpose(1, 2).reshape(b, c, height, width);
+    // (B, L, C) -> (B, C, H, W) as diffusers reshapes it: a view with channels-last strides, whatever the input's.
+    // For a channels-last input the view is taken so that its batch stride is the canonical one too: reshape gives
+    // the size-1 batch dimension a stride of C, which makes PyTorch suggest NCHW for it, and every later layer of the
+    // VAE then ran NCHW activations into channels-last convolutions (bf16 decode 9.5 -> ? s).
+    if (spatial) {
+      out = channelsLast ? out.view(b, height, width, c).permute(0, 3, 1, 2)
+          : out.transpose(1, 2).reshape(b, c, height, width);
+    }
     return residualConnection ? F.addConsume(out, residual) : out;
   }
 

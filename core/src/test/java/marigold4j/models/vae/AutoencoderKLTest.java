@@ -177,6 +177,30 @@ class AutoencoderKLTest {
     vae.close();
   }
 
+  /**
+   * In bf16 at inference the VAE works channels-last; every stage must hand the next one a tensor that PyTorch
+   * recognises as channels-last (its suggested format, which also looks at the batch stride), or the layers after it
+   * fall back to NCHW: an attention output with a non-canonical batch stride once made the whole full-size decoder run
+   * NCHW activations into channels-last convolutions, twice as slow.
+   */
+  @Test
+  void reducedPrecisionStagesStayChannelsLast() {
+    AutoencoderKL vae = AutoencoderKL.load(vaeDir("tiny-marigold-depth"), torch.ScalarType.BFloat16);
+    Golden dec = Golden.load("modules/tiny-marigold-depth", "vae_decode_intermediates");
+    Golden enc = Golden.load("modules/tiny-marigold-depth", "vae_encode_intermediates");
+    Map<String, torch.MemoryFormat> formats = new LinkedHashMap<>();
+    java.util.function.BiConsumer<String, Tensor> tap = (name, t) -> {
+      if (t.dim() == 4 && t.size(1) > 1 && t.size(2) * t.size(3) > 1) formats.put(name, t.suggest_memory_format().intern());
+    };
+    try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+      vae.encodeMoments(enc.in("image"), (n, t) -> tap.accept("encode." + n, t));
+      vae.decode(dec.in("latent"), (n, t) -> tap.accept("decode." + n, t));
+    }
+    vae.close();
+    assertThat(formats).containsKeys("encode.encoder.mid_block", "decode.decoder.mid_block", "decode.decoder.up_blocks.3");
+    assertThat(formats).allSatisfy((name, format) -> assertThat(format).as(name).isEqualTo(torch.MemoryFormat.ChannelsLast));
+  }
+
   @Test
   void keepsNativeMemoryFlatOverRepeatedCallsInScopes() {
     AutoencoderKL vae = vae("tiny-marigold-depth");

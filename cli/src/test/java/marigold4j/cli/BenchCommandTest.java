@@ -41,6 +41,28 @@ class BenchCommandTest {
     assertThat(j.path("processing_res").asInt()).isEqualTo(64);
     assertThat(j.path("runs").asInt()).isEqualTo(2);
     assertThat(j.path("config").asText()).isEqualTo("tiny");
+    HostInfo host = HostInfo.current();
+    assertThat(j.path("cpu").asText()).isEqualTo(host.model()).isNotBlank();
+    assertThat(j.path("logical_cpus").asInt()).isEqualTo(Runtime.getRuntime().availableProcessors());
+    assertThat(j.path("cpu_features")).hasSize(host.features().size());
+  }
+
+  @Test
+  void readsTheCpuModelAndTheKernelRelevantFeaturesFromCpuinfo(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
+      throws Exception {
+    java.nio.file.Path cpuinfo = tmp.resolve("cpuinfo");
+    java.nio.file.Files.writeString(cpuinfo, String.join("\n",
+        "processor\t: 0", "vendor_id\t: GenuineIntel", "model name\t: Intel(R) Xeon(R) Processor",
+        "flags\t\t: fpu sse avx2 avx512f avx512bw amx_tile amx_bf16 avx512_bf16 avx512_vnni", "",
+        "processor\t: 1", "model name\t: Intel(R) Xeon(R) Processor", "flags\t\t: fpu sse avx2", ""));
+    HostInfo h = HostInfo.parse(cpuinfo);
+    assertThat(h.model()).isEqualTo("Intel(R) Xeon(R) Processor");
+    assertThat(h.features()).containsExactly("avx2", "avx512f", "avx512_bf16", "amx_bf16");
+    assertThat(h.describe()).startsWith("Intel(R) Xeon(R) Processor, ").endsWith(", avx2 avx512f avx512_bf16 amx_bf16");
+
+    HostInfo none = HostInfo.parse(tmp.resolve("missing"));
+    assertThat(none.model()).isEqualTo(System.getProperty("os.arch"));
+    assertThat(none.features()).isEmpty();
   }
 
   @Test
@@ -49,7 +71,7 @@ class BenchCommandTest {
         "--warmup", "1", "--half-precision");
     assertThat(r.exitCode()).as(r.err()).isZero();
     assertThat(r.out()).contains("bfloat16", "seconds/image: median", "VAE encode", "UNet", "VAE decode",
-        "peak RSS", "48x64 (processing_res 64)");
+        "peak RSS", "48x64 (processing_res 64)", "host: " + HostInfo.current().describe());
   }
 
   @Test

@@ -39,8 +39,8 @@ import picocli.CommandLine.Spec;
         + "noise, processing resolution = max(width, height), output resized back to the input size.",
         "Reports the median, min and max seconds per image, the median per-stage times (VAE encode, UNet, VAE "
             + "decode), the peak resident memory (VmHWM) of this process and the CPU it ran on (model and the "
-            + "AVX-512 / bf16 / AMX features that decide the kernels: compare times on one host only). Random weights cost the same as real "
-            + "ones; the text encoder is not built (a real checkpoint runs it once at load, then releases it).",
+            + "AVX-512 / bf16 / AMX features that decide the kernels: compare times on one host only). Random "
+            + "weights cost the same as real ones; the text encoder is not built (a real checkpoint runs it once at load, then releases it).",
         "With --checkpoint, a real checkpoint is loaded instead (its load time is reported too). On CUDA the stage "
             + "times are only indicative: kernels run asynchronously.",
         "See docs/performance.md for measured figures and how to compare with the original Python pipeline."})
@@ -184,6 +184,7 @@ public final class BenchCommand implements Callable<Integer> {
     final long peakRss;
     final long rssAfterBuild;
     final long rssAtEnd;
+    final HostInfo host = HostInfo.current();
 
     Report(MarigoldArchitecture arch, Precision precision, int threadCount, int res, double buildS,
         List<Double> times, List<double[]> stages, long peakRss, long rssAfterBuild, long rssAtEnd) {
@@ -229,7 +230,6 @@ public final class BenchCommand implements Callable<Integer> {
       o.put("precision", precision.label());
       o.put("threads", threadCount);
       o.put("device", runtime.device);
-      HostInfo host = HostInfo.current();
       o.put("cpu", host.model());
       ArrayNode features = o.putArray("cpu_features");
       host.features().forEach(features::add);
@@ -259,7 +259,7 @@ public final class BenchCommand implements Callable<Integer> {
       out.printf(Locale.ROOT, "  peak RSS: %s (after %s %s, at end %s); %s %.1f s%n", mb(peakRss),
           checkpoint == null ? "build" : "load", mb(rssAfterBuild), mb(rssAtEnd),
           checkpoint == null ? "build" : "load", buildS);
-      out.printf(Locale.ROOT, "  host: %s%n", HostInfo.current().describe());
+      out.printf(Locale.ROOT, "  host: %s%n", host.describe());
     }
   }
 

@@ -26,7 +26,7 @@ record HostInfo(String model, List<String> features, int logicalCpus) {
 
   /** Reads a cpuinfo file; a missing or unreadable one gives {@code os.arch} and no features. */
   static HostInfo parse(Path cpuinfo) {
-    String model = System.getProperty("os.arch");
+    String model = null;
     Set<String> flags = Set.of();
     try {
       for (String line : Files.readAllLines(cpuinfo)) {
@@ -34,14 +34,14 @@ record HostInfo(String model, List<String> features, int logicalCpus) {
         if (colon < 0) continue;
         String key = line.substring(0, colon).trim();
         String value = line.substring(colon + 1).trim();
-        if (key.equals("model name") && model.equals(System.getProperty("os.arch"))) model = value;
+        if (key.equals("model name") && model == null) model = value;
         if (key.equals("flags") && flags.isEmpty()) flags = Set.copyOf(Arrays.asList(value.split("\\s+")));
       }
     } catch (IOException | RuntimeException e) {
       // not Linux, or not readable: the fallback above
     }
     Set<String> present = flags;
-    return new HostInfo(model, FEATURES.stream().filter(present::contains).collect(Collectors.toList()),
+    return new HostInfo(model != null ? model : System.getProperty("os.arch"), FEATURES.stream().filter(present::contains).collect(Collectors.toList()),
         Runtime.getRuntime().availableProcessors());
   }
 

@@ -39,7 +39,8 @@ import picocli.CommandLine.Spec;
         + "noise, processing resolution = max(width, height), output resized back to the input size.",
         "Reports the median, min and max seconds per image, the median per-stage times (VAE encode, UNet, VAE "
             + "decode), the peak resident memory (VmHWM) of this process and the CPU it ran on (model and the "
-            + "AVX-512 / bf16 / AMX features that decide the kernels: compare times on one host only). Random "
+            + "AVX-512 / bf16 / AMX features that decide the kernels: compare times on one host only) and the "
+            + "malloc serving native memory (tcmalloc, jemalloc or system; see the launcher). Random "
             + "weights cost the same as real ones; the text encoder is not built (a real checkpoint runs it once at load, then releases it).",
         "With --checkpoint, a real checkpoint is loaded instead (its load time is reported too). On CUDA the stage "
             + "times are only indicative: kernels run asynchronously.",
@@ -185,6 +186,7 @@ public final class BenchCommand implements Callable<Integer> {
     final long rssAfterBuild;
     final long rssAtEnd;
     final HostInfo host = HostInfo.current();
+    final NativeAllocator allocator = NativeAllocator.current();
 
     Report(MarigoldArchitecture arch, Precision precision, int threadCount, int res, double buildS,
         List<Double> times, List<double[]> stages, long peakRss, long rssAfterBuild, long rssAtEnd) {
@@ -234,6 +236,7 @@ public final class BenchCommand implements Callable<Integer> {
       ArrayNode features = o.putArray("cpu_features");
       host.features().forEach(features::add);
       o.put("logical_cpus", host.logicalCpus());
+      o.put("allocator", allocator.label());
       if (checkpoint == null) {
         o.put("config", arch.cliName());
       } else {
@@ -259,7 +262,12 @@ public final class BenchCommand implements Callable<Integer> {
       out.printf(Locale.ROOT, "  peak RSS: %s (after %s %s, at end %s); %s %.1f s%n", mb(peakRss),
           checkpoint == null ? "build" : "load", mb(rssAfterBuild), mb(rssAtEnd),
           checkpoint == null ? "build" : "load", buildS);
-      out.printf(Locale.ROOT, "  host: %s%n", host.describe());
+      out.printf(Locale.ROOT, "  host: %s; malloc: %s%n", host.describe(), allocator.label());
+      if (allocator == NativeAllocator.SYSTEM && runtime.device.startsWith("cpu")) {
+        out.println("  note: the system malloc re-faults every large tensor; with tcmalloc installed "
+            + "(e.g. apt-get install libtcmalloc-minimal4) the ./marigold4j launcher preloads it: about 25% faster "
+            + "on CPU (docs/performance.md)");
+      }
     }
   }
 

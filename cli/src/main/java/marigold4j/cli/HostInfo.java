@@ -41,7 +41,8 @@ record HostInfo(String model, List<String> features, int logicalCpus) {
       // not Linux, or not readable: the fallback above
     }
     Set<String> present = flags;
-    return new HostInfo(model != null ? model : System.getProperty("os.arch"), FEATURES.stream().filter(present::contains).collect(Collectors.toList()),
+    return new HostInfo(model != null ? model : System.getProperty("os.arch"),
+        FEATURES.stream().filter(present::contains).collect(Collectors.toList()),
         Runtime.getRuntime().availableProcessors());
   }
 

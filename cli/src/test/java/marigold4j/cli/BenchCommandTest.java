@@ -45,6 +45,26 @@ class BenchCommandTest {
     assertThat(j.path("cpu").asText()).isEqualTo(host.model()).isNotBlank();
     assertThat(j.path("logical_cpus").asInt()).isEqualTo(Runtime.getRuntime().availableProcessors());
     assertThat(j.path("cpu_features")).hasSize(host.features().size());
+    assertThat(j.path("allocator").asText()).isEqualTo(NativeAllocator.current().label());
+  }
+
+  @Test
+  void namesTheMallocWhoseLibraryIsMapped(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+    java.nio.file.Path maps = tmp.resolve("maps");
+    String glibc = "7f1c2a000000-7f1c2a028000 r--p 00000000 08:01 1234  /usr/lib/x86_64-linux-gnu/libc.so.6";
+    String anon = "7f1c2b000000-7f1c2b100000 rw-p 00000000 00:00 0 ";
+    String heap = "55d4c6e5e000-55d4c6e7f000 rw-p 00000000 00:00 0                          [heap]";
+    java.nio.file.Files.writeString(maps, String.join("\n", glibc, anon, heap,
+        "7f1c2c000000-7f1c2c010000 r-xp 00000000 08:01 99 /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4.5.9"));
+    assertThat(NativeAllocator.fromMaps(maps)).isEqualTo(NativeAllocator.TCMALLOC);
+    java.nio.file.Files.writeString(maps, String.join("\n", glibc,
+        "7f1c2c000000-7f1c2c010000 r-xp 00000000 08:01 99 /usr/lib/x86_64-linux-gnu/libjemalloc.so.2", anon));
+    assertThat(NativeAllocator.fromMaps(maps)).isEqualTo(NativeAllocator.JEMALLOC);
+    java.nio.file.Files.writeString(maps, String.join("\n", glibc, anon, heap,
+        "7f1c2d000000-7f1c2d010000 r-xp 00000000 08:01 77 /opt/jemalloc-docs/readme.txt"));
+    assertThat(NativeAllocator.fromMaps(maps)).as("only the file name counts").isEqualTo(NativeAllocator.SYSTEM);
+    assertThat(NativeAllocator.fromMaps(tmp.resolve("missing"))).isEqualTo(NativeAllocator.SYSTEM);
+    assertThat(NativeAllocator.SYSTEM.label()).isEqualTo("system");
   }
 
   @Test
@@ -71,7 +91,13 @@ class BenchCommandTest {
         "--warmup", "1", "--half-precision");
     assertThat(r.exitCode()).as(r.err()).isZero();
     assertThat(r.out()).contains("bfloat16", "seconds/image: median", "VAE encode", "UNet", "VAE decode",
-        "peak RSS", "48x64 (processing_res 64)", "host: " + HostInfo.current().describe());
+        "peak RSS", "48x64 (processing_res 64)",
+        "host: " + HostInfo.current().describe() + "; malloc: " + NativeAllocator.current().label());
+    if (NativeAllocator.current() == NativeAllocator.SYSTEM) {
+      assertThat(r.out()).contains("note: the system malloc", "libtcmalloc-minimal4");
+    } else {
+      assertThat(r.out()).doesNotContain("note: the system malloc");
+    }
   }
 
   @Test

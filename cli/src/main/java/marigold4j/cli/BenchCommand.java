@@ -94,9 +94,7 @@ public final class BenchCommand implements Callable<Integer> {
     }
     if (runs < 1) throw new IllegalArgumentException("--runs must be at least 1, got " + runs);
     if (warmup < 0) throw new IllegalArgumentException("--warmup must be 0 or more, got " + warmup);
-    if (runtime.threads < 0) {
-      throw new IllegalArgumentException("--threads must be 0 (all cores) or more, got " + runtime.threads);
-    }
+    runtime.validate();
     MarigoldArchitecture arch = MarigoldArchitecture.parse(config);
     PrintWriter err = spec.commandLine().getErr();
     PrintWriter out = spec.commandLine().getOut();

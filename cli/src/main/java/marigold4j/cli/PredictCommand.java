@@ -132,6 +132,7 @@ public final class PredictCommand implements Callable<Integer> {
     List<Path> all = new ArrayList<>(inputs);
     if (inputDir != null) all.add(inputDir);
     if (all.isEmpty()) throw new IllegalArgumentException("no input: give image files or folders (see --help)");
+    runtime.validate();
     List<Path> images = InputImages.expand(all, recursive);
     // parse every option before the (slow) model load, so a typo fails at once
     TimestepSpacing spacing = TimestepSpacing.parse(timestepSpacing);

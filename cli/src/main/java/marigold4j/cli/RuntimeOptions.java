@@ -22,8 +22,14 @@ final class RuntimeOptions {
       description = "CPU threads for the engine; 0 = all cores. Default: ${DEFAULT-VALUE}.")
   int threads;
 
+  /** Rejects values that cannot work; commands call it before anything slow (a download, a model load) starts. */
+  void validate() {
+    if (threads < 0) throw new IllegalArgumentException("--threads must be 0 (all cores) or more, got " + threads);
+  }
+
   /** Sets the engine's thread count and returns the precision the models load in. */
   Precision start() {
+    validate();
     Engine.setThreads(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
     return halfPrecision ? Precision.half(Engine.device(device)) : Precision.FP32;
   }

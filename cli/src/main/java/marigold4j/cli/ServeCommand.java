@@ -88,6 +88,7 @@ public final class ServeCommand implements Callable<Integer> {
   public Integer call() throws InterruptedException {
     PrintWriter err = spec.commandLine().getErr();
     PrintWriter out = spec.commandLine().getOut();
+    runtime.validate();
     DemoServer.Config config = DemoServer.Config.defaults().withHost(host).withPort(port)
         .withMaxUploadBytes((long) maxUploadMb << 20).withMaxPixels((long) (maxMegapixels * 1_000_000))
         .withMaxProcessingRes(maxProcessingRes).withQueueCapacity(queueSize).withMaxResults(results);

@@ -49,6 +49,13 @@ class BenchCommandTest {
   }
 
   @Test
+  void aNegativeThreadCountIsAOneLineError() {
+    CliRun r = CliRun.of("bench", "--config", "tiny", "--threads", "-3");
+    assertThat(r.exitCode()).isEqualTo(2);
+    assertThat(r.err()).isEqualTo("error: --threads must be 0 (all cores) or more, got -3" + System.lineSeparator());
+  }
+
+  @Test
   void namesTheMallocWhoseLibraryIsMapped(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
     java.nio.file.Path maps = tmp.resolve("maps");
     String glibc = "7f1c2a000000-7f1c2a028000 r--p 00000000 08:01 1234  /usr/lib/x86_64-linux-gnu/libc.so.6";

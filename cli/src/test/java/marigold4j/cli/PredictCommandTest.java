@@ -146,6 +146,16 @@ class PredictCommandTest {
   }
 
   @Test
+  void aNegativeThreadCountIsRejectedBeforeAnythingRuns(@TempDir Path tmp) {
+    Path out = tmp.resolve("o");
+    CliRun r = CliRun.of("predict", "--offline", "--checkpoint", tmp.resolve("not-downloaded").toString(),
+        "--threads", "-2", "-o", out.toString(), tmp.resolve("missing.png").toString());
+    assertThat(r.exitCode()).isEqualTo(2);
+    assertThat(r.err()).isEqualTo("error: --threads must be 0 (all cores) or more, got -2" + System.lineSeparator());
+    assertThat(out).doesNotExist();
+  }
+
+  @Test
   void anEmptyFolderIsAClearError(@TempDir Path tmp) throws IOException {
     Path empty = Files.createDirectories(tmp.resolve("empty"));
     CliRun r = CliRun.of("predict", "--checkpoint", TINY_DEPTH.toString(), "-o", tmp.resolve("o").toString(),

@@ -32,6 +32,14 @@ class ServeCommandTest {
   }
 
   @Test
+  void aNegativeThreadCountIsRejectedBeforeAnyCheckpointIsResolved(@TempDir Path tmp) {
+    CliRun r = CliRun.of("serve", "--offline", "--checkpoint", tmp.resolve("missing").toString(), "--port", "0",
+        "--threads", "-1");
+    assertThat(r.exitCode()).isEqualTo(2);
+    assertThat(r.err()).isEqualTo("error: --threads must be 0 (all cores) or more, got -1" + System.lineSeparator());
+  }
+
+  @Test
   void aMissingCheckpointIsOneLineNamingIt(@TempDir Path tmp) {
     Path missing = tmp.resolve("no-such-checkpoint");
     CliRun r = CliRun.of("serve", "--offline", "--checkpoint", missing.toString(), "--port", "0");

@@ -171,6 +171,9 @@ public final class BenchCommand implements Callable<Integer> {
     return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
   }
 
+  /** OpenBLAS's spin time after a call (2^N cycles), read once at its start; the launcher sets it. */
+  private static final String BLAS_SPIN = "OPENBLAS_THREAD_TIMEOUT";
+
   /** The measured figures, printed as text or as one JSON line. */
   private final class Report {
     final MarigoldArchitecture arch;
@@ -185,6 +188,7 @@ public final class BenchCommand implements Callable<Integer> {
     final long rssAtEnd;
     final HostInfo host = HostInfo.current();
     final NativeAllocator allocator = NativeAllocator.current();
+    final String blasSpin = System.getenv(BLAS_SPIN);
 
     Report(MarigoldArchitecture arch, Precision precision, int threadCount, int res, double buildS,
         List<Double> times, List<double[]> stages, long peakRss, long rssAfterBuild, long rssAtEnd) {
@@ -235,6 +239,7 @@ public final class BenchCommand implements Callable<Integer> {
       host.features().forEach(features::add);
       o.put("logical_cpus", host.logicalCpus());
       o.put("allocator", allocator.label());
+      o.put("openblas_thread_timeout", blasSpin);
       if (checkpoint == null) {
         o.put("config", arch.cliName());
       } else {
@@ -260,11 +265,17 @@ public final class BenchCommand implements Callable<Integer> {
       out.printf(Locale.ROOT, "  peak RSS: %s (after %s %s, at end %s); %s %.1f s%n", mb(peakRss),
           checkpoint == null ? "build" : "load", mb(rssAfterBuild), mb(rssAtEnd),
           checkpoint == null ? "build" : "load", buildS);
-      out.printf(Locale.ROOT, "  host: %s; malloc: %s%n", host.describe(), allocator.label());
-      if (allocator == NativeAllocator.SYSTEM && runtime.device.startsWith("cpu")) {
+      out.printf(Locale.ROOT, "  host: %s; malloc: %s; %s=%s%n", host.describe(), allocator.label(), BLAS_SPIN,
+          blasSpin == null ? "unset" : blasSpin);
+      if (!runtime.device.startsWith("cpu")) return;
+      if (allocator == NativeAllocator.SYSTEM) {
         out.println("  note: the system malloc re-faults every large tensor; with tcmalloc installed "
             + "(e.g. apt-get install libtcmalloc-minimal4) the ./marigold4j launcher preloads it: about 25% faster "
             + "on CPU (docs/performance.md)");
+      }
+      if (blasSpin == null) {
+        out.println("  note: OpenBLAS workers spin for 2^28 cycles after each call, on the cores PyTorch needs next; "
+            + "the ./marigold4j launcher sets " + BLAS_SPIN + "=4 (fp32 UNet about a quarter faster)");
       }
     }
   }

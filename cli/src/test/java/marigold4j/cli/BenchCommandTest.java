@@ -46,6 +46,10 @@ class BenchCommandTest {
     assertThat(j.path("logical_cpus").asInt()).isEqualTo(Runtime.getRuntime().availableProcessors());
     assertThat(j.path("cpu_features")).hasSize(host.features().size());
     assertThat(j.path("allocator").asText()).isEqualTo(NativeAllocator.current().label());
+    String spin = System.getenv("OPENBLAS_THREAD_TIMEOUT");
+    assertThat(j.has("openblas_thread_timeout")).isTrue();
+    assertThat(j.path("openblas_thread_timeout").isNull() ? null : j.path("openblas_thread_timeout").asText())
+        .isEqualTo(spin);
   }
 
   @Test
@@ -99,7 +103,10 @@ class BenchCommandTest {
     assertThat(r.exitCode()).as(r.err()).isZero();
     assertThat(r.out()).contains("bfloat16", "seconds/image: median", "VAE encode", "UNet", "VAE decode",
         "peak RSS", "48x64 (processing_res 64)",
-        "host: " + HostInfo.current().describe() + "; malloc: " + NativeAllocator.current().label());
+        "host: " + HostInfo.current().describe() + "; malloc: " + NativeAllocator.current().label()
+            + "; OPENBLAS_THREAD_TIMEOUT=" + java.util.Objects.requireNonNullElse(
+                System.getenv("OPENBLAS_THREAD_TIMEOUT"), "unset"));
+    assertThat(r.out().contains("note: OpenBLAS workers spin")).isEqualTo(System.getenv("OPENBLAS_THREAD_TIMEOUT") == null);
     if (NativeAllocator.current() == NativeAllocator.SYSTEM) {
       assertThat(r.out()).contains("note: the system malloc", "libtcmalloc-minimal4");
     } else {

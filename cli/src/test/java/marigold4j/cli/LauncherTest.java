@@ -30,7 +30,8 @@ class LauncherTest {
   private static Launch dryRun(Map<String, String> env) throws IOException, InterruptedException {
     ProcessBuilder pb = new ProcessBuilder("bash", LAUNCHER.toString(), "bench", "--json");
     Map<String, String> e = pb.environment();
-    e.keySet().removeIf(k -> k.startsWith("MARIGOLD4J_") || k.startsWith("MALLOC_") || k.equals("LD_PRELOAD"));
+    e.keySet().removeIf(k -> k.startsWith("MARIGOLD4J_") || k.startsWith("MALLOC_") || k.equals("LD_PRELOAD")
+        || k.startsWith("OPENBLAS_"));
     e.putAll(env);
     e.put("MARIGOLD4J_DRY_RUN", "1");
     Process p = pb.start();
@@ -54,8 +55,17 @@ class LauncherTest {
     Launch l = dryRun(Map.of("MARIGOLD4J_MALLOC", "system"));
     assertThat(l.exitCode()).as(l.err()).isZero();
     assertThat(l.env()).containsEntry("LD_PRELOAD", "").containsEntry("MALLOC_CONF", "")
-        .containsEntry("MALLOC_ARENA_MAX", "2");
+        .containsEntry("MALLOC_ARENA_MAX", "2").containsEntry("OPENBLAS_THREAD_TIMEOUT", "4");
     assertThat(l.command()).contains("-Xmx4g", "marigold4j.cli.Main bench --json");
+  }
+
+  @Test
+  void settingsTheUserGaveWin() throws Exception {
+    Launch l = dryRun(Map.of("MARIGOLD4J_MALLOC", "system", "OPENBLAS_THREAD_TIMEOUT", "28", "MALLOC_ARENA_MAX", "8",
+        "MARIGOLD4J_JAVA_OPTS", "-Xmx2g"));
+    assertThat(l.exitCode()).as(l.err()).isZero();
+    assertThat(l.env()).containsEntry("OPENBLAS_THREAD_TIMEOUT", "28").containsEntry("MALLOC_ARENA_MAX", "8");
+    assertThat(l.command()).startsWith("java -Xmx2g -cp ").doesNotContain("-Xmx4g");
   }
 
   @Test
@@ -100,29 +110,34 @@ class LauncherTest {
   }
 
   @Test
-  void benchReportsTheAllocatorTheLauncherPreloads() throws Exception {
-    String chosen = dryRun(Map.of()).env().get("LD_PRELOAD");
+  void benchReportsTheAllocatorAndBlasSettingTheLauncherChose() throws Exception {
+    Map<String, String> env = dryRun(Map.of()).env();
+    String chosen = env.get("LD_PRELOAD");
     assumeTrue(chosen != null && !chosen.isEmpty(), "no tcmalloc or jemalloc installed (.ci/run installs tcmalloc)");
     String expected = Path.of(chosen).getFileName().toString().startsWith("libtcmalloc") ? "tcmalloc" : "jemalloc";
-    assertThat(benchAllocator(chosen)).isEqualTo(expected);
-    assertThat(benchAllocator(null)).isEqualTo("system");
+    JsonNode launched = bench(env);
+    assertThat(launched.path("allocator").asText()).isEqualTo(expected);
+    assertThat(launched.path("openblas_thread_timeout").asText()).isEqualTo("4");
+    JsonNode plain = bench(Map.of());
+    assertThat(plain.path("allocator").asText()).isEqualTo("system");
+    assertThat(plain.path("openblas_thread_timeout").isNull()).isTrue();
   }
 
-  /** The {@code allocator} a tiny {@code bench --json} reports in a fresh JVM, with {@code preload} preloaded. */
-  private static String benchAllocator(String preload) throws Exception {
+  /** A tiny {@code bench --json} in a fresh JVM with the launcher's variables {@code env} (none: a plain JVM). */
+  private static JsonNode bench(Map<String, String> env) throws Exception {
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-cp", System.getProperty("java.class.path"), "marigold4j.cli.Main", "bench", "--config", "tiny",
         "--width", "32", "--height", "24", "--runs", "1", "--warmup", "0", "--threads", "1", "--json"));
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(false);
-    pb.environment().remove("LD_PRELOAD");
-    pb.environment().remove("MALLOC_CONF");
-    if (preload != null) pb.environment().put("LD_PRELOAD", preload);
-    pb.redirectError(ProcessBuilder.Redirect.DISCARD);
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD);
+    pb.environment().keySet().removeIf(k -> k.equals("LD_PRELOAD") || k.startsWith("MALLOC_")
+        || k.startsWith("OPENBLAS_"));
+    env.forEach((k, v) -> {
+      if (!v.isEmpty()) pb.environment().put(k, v);
+    });
     Process p = pb.start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(p.waitFor()).as(out).isZero();
-    JsonNode j = new ObjectMapper().readTree(out.lines().reduce((a, b) -> b).orElseThrow());
-    return j.path("allocator").asText();
+    return new ObjectMapper().readTree(out.lines().reduce((a, b) -> b).orElseThrow());
   }
 
   /** The x86-64 / AArch64 path {@code ldconfig -p} lists for {@code name}, or null. */

@@ -40,7 +40,8 @@ import picocli.CommandLine.Spec;
         "Reports the median, min and max seconds per image, the median per-stage times (VAE encode, UNet, VAE "
             + "decode), the peak resident memory (VmHWM) of this process and the CPU it ran on (model and the "
             + "AVX-512 / bf16 / AMX features that decide the kernels: compare times on one host only) and the "
-            + "malloc serving native memory (tcmalloc, jemalloc or system; see the launcher). Random "
+            + "process settings the launcher makes for speed: the malloc serving native memory (tcmalloc, jemalloc "
+            + "or system) and OPENBLAS_THREAD_TIMEOUT. Random "
             + "weights cost the same as real ones; the text encoder is not built (a real checkpoint runs it once at load, then releases it).",
         "With --checkpoint, a real checkpoint is loaded instead (its load time is reported too). On CUDA the stage "
             + "times are only indicative: kernels run asynchronously.",

@@ -26,12 +26,17 @@ class LauncherTest {
 
   private record Launch(int exitCode, Map<String, String> env, String command, String err) {}
 
+  /** Removes what the launcher reads or sets from a child's environment, so only the test's own values count. */
+  private static void clearLauncherVariables(Map<String, String> env) {
+    env.keySet().removeIf(k -> k.startsWith("MARIGOLD4J_") || k.startsWith("MALLOC_") || k.equals("LD_PRELOAD")
+        || k.startsWith("OPENBLAS_"));
+  }
+
   /** Runs the launcher's dry run with a clean environment plus {@code env}. */
   private static Launch dryRun(Map<String, String> env) throws IOException, InterruptedException {
     ProcessBuilder pb = new ProcessBuilder("bash", LAUNCHER.toString(), "bench", "--json");
     Map<String, String> e = pb.environment();
-    e.keySet().removeIf(k -> k.startsWith("MARIGOLD4J_") || k.startsWith("MALLOC_") || k.equals("LD_PRELOAD")
-        || k.startsWith("OPENBLAS_"));
+    clearLauncherVariables(e);
     e.putAll(env);
     e.put("MARIGOLD4J_DRY_RUN", "1");
     Process p = pb.start();
@@ -129,8 +134,7 @@ class LauncherTest {
         "-cp", System.getProperty("java.class.path"), "marigold4j.cli.Main", "bench", "--config", "tiny",
         "--width", "32", "--height", "24", "--runs", "1", "--warmup", "0", "--threads", "1", "--json"));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD);
-    pb.environment().keySet().removeIf(k -> k.equals("LD_PRELOAD") || k.startsWith("MALLOC_")
-        || k.startsWith("OPENBLAS_"));
+    clearLauncherVariables(pb.environment());
     env.forEach((k, v) -> {
       if (!v.isEmpty()) pb.environment().put(k, v);
     });

@@ -33,9 +33,10 @@ public final class F {
     return t == null ? new TensorOptional() : new TensorOptional(t);
   }
 
+  /** 2-D convolution; see {@link ConvGradientGuard} for the oneDNN defect it steers around while training. */
   public static Tensor conv2d(Tensor x, Tensor w, Tensor bias, long stride, long padding) {
-    return torch.conv2d(x, w, opt(bias), new long[] {stride, stride}, new long[] {padding, padding},
-        new long[] {1, 1}, 1);
+    if (ConvGradientGuard.needsPadding(x, w)) return ConvGradientGuard.paddedConv(x, w, bias, stride, padding);
+    return ConvGradientGuard.raw(x, w, opt(bias), stride, padding);
   }
 
   public static Tensor linear(Tensor x, Tensor w, Tensor bias) {

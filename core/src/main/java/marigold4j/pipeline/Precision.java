@@ -7,7 +7,12 @@ import org.bytedeco.pytorch.global.torch;
 public enum Precision {
   FP32(torch.ScalarType.Float, "float32"),
   BF16(torch.ScalarType.BFloat16, "bfloat16"),
-  FP16(torch.ScalarType.Half, "float16");
+  FP16(torch.ScalarType.Half, "float16"),
+  /**
+   * The reference precision: the float64 replays from which the test tolerances are derived (as the fixtures'
+   * {@code fp32_vs_fp64} figures are). Not a command-line choice.
+   */
+  FP64(torch.ScalarType.Double, "float64");
 
   private final torch.ScalarType dtype;
   private final String label;
@@ -23,6 +28,16 @@ public enum Precision {
 
   public String label() {
     return label;
+  }
+
+  /** The dtype of trainable master weights and of the values computed from them: float32, or float64 for FP64. */
+  public torch.ScalarType masterDtype() {
+    return this == FP64 ? torch.ScalarType.Double : torch.ScalarType.Float;
+  }
+
+  /** Whether the models run directly in their own dtype (no autocast): float32 and float64. */
+  public boolean isFull() {
+    return this == FP32 || this == FP64;
   }
 
   /**

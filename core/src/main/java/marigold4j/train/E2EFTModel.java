@@ -99,7 +99,7 @@ public final class E2EFTModel implements E2EFTTrainable {
       }
       UNet2DConditionModel unet = UNet2DConditionModel.fromConfig(
           UNet2DConditionConfig.fromJson(config, configFile.toString()));
-      StateDicts.loadStrict(unet, weights, unetDir.toString(), torch.ScalarType.Float);
+      StateDicts.loadStrict(unet, weights, unetDir.toString(), precision.masterDtype());
       TrainableUNet trainable = new TrainableUNet(unet, config, precision);
 
       AutoencoderKL vae = AutoencoderKL.load(base.resolve("vae"), frozen);
@@ -224,7 +224,7 @@ public final class E2EFTModel implements E2EFTTrainable {
     Tensor rgbLatent;
     try (NoGradGuard ng = new NoGradGuard()) {
       // encoder -> quant_conv -> mean; no sampling. The loop's scaling uses the VAE config, as train.py does.
-      rgbLatent = vae.encodeMean(batch.rgb()).to(torch.ScalarType.Float).mul(F.s(vae.scalingFactor()));  // (B,4,h,w)
+      rgbLatent = vae.encodeMean(batch.rgb()).to(master()).mul(F.s(vae.scalingFactor()));  // (B,4,h,w)
     }
     Tensor timesteps = torch.full(new long[] {b}, F.s(TIMESTEP),
         new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Long));
@@ -233,12 +233,12 @@ public final class E2EFTModel implements E2EFTTrainable {
       case GAUSSIAN -> noise.randnLike(rgbLatent);
       case PYRAMID -> PyramidNoise.marigold(rgbLatent, noise);
     };
-    Tensor encoderHiddenStates = emptyEncoding.to(torch.ScalarType.Float).repeat(b, 1, 1);       // (B, 77, D)
+    Tensor encoderHiddenStates = emptyEncoding.to(master()).repeat(b, 1, 1);       // (B, 77, D)
     Tensor unetInput = noiseType == null ? rgbLatent : F.cat(1, rgbLatent, noisy);               // (B, 8, h, w)
     emit(tap, "unet_input", unetInput);
     emit(tap, "timesteps", timesteps);
     Tensor modelPred = unet.autocast(() -> unet.unet().forward(unetInput, timesteps, encoderHiddenStates, null, null,
-        unetSegments)).to(torch.ScalarType.Float);                                               // (B, 4, h, w)
+        unetSegments)).to(master());                                               // (B, 4, h, w)
     emit(tap, "model_pred", modelPred);
 
     Tensor mask = batch.valMask().to(torch.ScalarType.Bool);
@@ -248,7 +248,7 @@ public final class E2EFTModel implements E2EFTTrainable {
     Tensor decoded = vae.decode(latentEstimate.div(F.s(vae.scalingFactor())),
         tap == null ? null : (n, t) -> {
           if (n.equals("post_quant_conv")) tap.accept("decoder_in", t);
-        }).to(torch.ScalarType.Float);                                                           // (B, 3, H, W)
+        }).to(master());                                                                         // (B, 3, H, W)
 
     Tensor lossValue;
     if (modality == Modality.DEPTH) {
@@ -316,6 +316,11 @@ public final class E2EFTModel implements E2EFTTrainable {
 
   public Precision precision() {
     return unet.precision();
+  }
+
+  /** float32 (float64 for the reference replay): the dtype of the UNet's output and of everything after it. */
+  private torch.ScalarType master() {
+    return unet.precision().masterDtype();
   }
 
   @Override

@@ -24,8 +24,8 @@ public final class Losses {
    * @return a 0-d float32 tensor
    */
   public static Tensor scaleAndShiftInvariant(Tensor prediction, Tensor target, Tensor mask) {
-    Tensor p = prediction.squeeze(1).to(torch.ScalarType.Float);                 // (B, H, W)
-    Tensor t = target.squeeze(1).to(torch.ScalarType.Float);                     // (B, H, W)
+    Tensor p = prediction.squeeze(1).to(computeDtype(prediction));               // (B, H, W)
+    Tensor t = target.squeeze(1).to(computeDtype(prediction));                   // (B, H, W)
     Tensor m = mask.squeeze(1).to(torch.ScalarType.Bool);                        // (B, H, W)
     long[] hw = {1, 2};
     // Products in the original's order (mask * p * p), so float32 rounding matches.
@@ -55,11 +55,17 @@ public final class Losses {
    * @return a 0-d float32 tensor
    */
   public static Tensor angular(Tensor prediction, Tensor target, Tensor mask) {
-    Tensor p = prediction.to(torch.ScalarType.Float);
-    Tensor t = target.to(torch.ScalarType.Float);
+    Tensor p = prediction.to(computeDtype(prediction));
+    Tensor t = target.to(computeDtype(prediction));
     Tensor m = mask.select(1, 0).to(torch.ScalarType.Bool);                      // (B, H, W)
     Tensor dot = F.clamp(sum(p.mul(t), new long[] {1}), -1.0, 1.0);              // (B, H, W)
     return torch.masked_select(dot.acos(), m).mean();
+  }
+
+  /** float32, as the original computes its losses; float64 for a float64 reference replay. */
+  private static torch.ScalarType computeDtype(Tensor prediction) {
+    return marigold4j.torch.Tensors.dtype(prediction) == torch.ScalarType.Double ? torch.ScalarType.Double
+        : torch.ScalarType.Float;
   }
 
   /** Weight of the depth term in GeoWizard's joint loss ("ssi loss is roughly 2x the angular loss"). */

@@ -115,9 +115,9 @@ final class TrainableUNet implements AutoCloseable {
     }
   }
 
-  /** Runs {@code f} under autocast to the run's precision (directly in fp32). */
+  /** Runs {@code f} under autocast to the run's precision (directly in fp32 / fp64). */
   Tensor autocast(Supplier<Tensor> f) {
-    if (precision == Precision.FP32) return f.get();
+    if (precision.isFull()) return f.get();
     // autocast state is thread-local: enabled on the thread that runs the UNet, restored afterwards
     torch.DeviceType device = trainable.values().iterator().next().is_cuda() ? torch.DeviceType.CUDA
         : torch.DeviceType.CPU;

@@ -33,10 +33,9 @@ public final class F {
     return t == null ? new TensorOptional() : new TensorOptional(t);
   }
 
-  /** 2-D convolution; see {@link ConvGradientGuard} for the oneDNN defect it steers around while training. */
+  /** 2-D convolution; see {@link ConvGradientGuard} for the oneDNN defects it steers around. */
   public static Tensor conv2d(Tensor x, Tensor w, Tensor bias, long stride, long padding) {
-    if (ConvGradientGuard.needsPadding(x, w)) return ConvGradientGuard.paddedConv(x, w, bias, stride, padding);
-    return ConvGradientGuard.raw(x, w, opt(bias), stride, padding);
+    return ConvGradientGuard.conv(x, w, bias, stride, padding);
   }
 
   public static Tensor linear(Tensor x, Tensor w, Tensor bias) {

@@ -10,13 +10,14 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import marigold4j.estimator.Detection;
+import marigold4j.estimator.Estimator;
+import marigold4j.estimator.EstimatorSettings;
+import marigold4j.estimator.Estimators;
+import marigold4j.estimator.OutputFormats;
 import marigold4j.image.ImageInput;
 import marigold4j.image.Resize.Interpolation;
 import marigold4j.models.geowizard.GeoWizardConditioning.Domain;
-import marigold4j.pipeline.GeoWizardOptions;
-import marigold4j.pipeline.GeoWizardPipeline;
-import marigold4j.pipeline.MarigoldOptions;
-import marigold4j.pipeline.MarigoldPipeline;
 import marigold4j.pipeline.Modality;
 import marigold4j.pipeline.NoiseType;
 import marigold4j.pipeline.Precision;
@@ -63,8 +64,8 @@ public final class PredictCommand implements Callable<Integer> {
   String checkpoint = DEFAULT_CHECKPOINT;
 
   @Option(names = "--modality", paramLabel = "depth|normals",
-      description = "What the checkpoint predicts. Default: normals when the checkpoint name contains 'normal', "
-          + "else depth.")
+      description = "What the checkpoint predicts (single-map checkpoints). Default: its model_index.json's "
+          + "prediction_type, else normals when the checkpoint's name contains 'normal', else depth.")
   String modality;
 
   @Option(names = {"--denoise-steps", "--denoise_steps"}, paramLabel = "N",
@@ -142,41 +143,25 @@ public final class PredictCommand implements Callable<Integer> {
     Modality requested = modality == null ? null : Modality.parse(modality);
 
     Path dir = hub.resolve(checkpoint, runtime.variant, err);
+    Detection detected = Estimators.detect(dir, checkpoint);
+    if (requested != null && detected.maps().size() == 1) detected = detected.only(requested, "--modality");
+    EstimatorSettings settings = EstimatorSettings.builder().denoisingSteps(denoiseSteps).processingRes(processingRes)
+        .ensembleSize(ensembleSize).matchInputRes(!outputProcessingRes).resample(resample).batchSize(batchSize)
+        .colorMap(colorMap).noise(noiseType).timestepSpacing(spacing).domain(geoDomain).build();
     Precision precision = runtime.start();
     long s = seed != null ? seed : System.currentTimeMillis() / 1000;
-    if (GeoWizardPipeline.isGeoWizard(dir)) {
-      prepareOutput(List.of("depth_npy", "depth_colored", "normal_npy", "normal_colored"));
-      err.printf("Loading %s (GeoWizard: depth and normals, %s domain, %s on %s)%n", checkpoint,
-          geoDomain.name().toLowerCase(Locale.ROOT), precision.label(), runtime.device);
-      err.flush();
-      try (GeoWizardPipeline pipe = GeoWizardPipeline.load(dir, precision, runtime.device)) {
-        GeoWizardOptions o = pipe.defaults(geoDomain).withEnsembleSize(ensembleSize)
-            .withMatchInputRes(!outputProcessingRes).withBatchSize(batchSize).withColorMap(colorMap)
-            .withNoise(noiseType).withTimestepSpacing(spacing);
-        if (denoiseSteps != null) o = o.withDenoisingSteps(denoiseSteps);
-        if (processingRes != null) o = o.withProcessingRes(processingRes);
-        GeoWizardOptions options = o;
-        NoiseSource noiseSource = GeoWizardPipeline.seedLikeRunInfer(s);
-        return runAll(images, "Estimating depth and normals", "depth+normals", (image, name) ->
-            pipe.predict(ImageInput.read(image), options, noiseSource).save(output, name));
-      }
-    }
-    Modality mod = requested != null ? requested
-        : checkpoint.toLowerCase(Locale.ROOT).contains("normal") ? Modality.NORMALS : Modality.DEPTH;
-    prepareOutput(mod == Modality.DEPTH ? List.of("depth_npy", "depth_bw", "depth_colored")
-        : List.of("normal_npy", "normal_colored"));
-    err.printf("Loading %s (%s, %s on %s)%n", checkpoint, mod.cliName(), precision.label(), runtime.device);
+    List<Modality> maps = detected.maps();
+    String what = String.join("+", maps.stream().map(Modality::cliName).toList());
+    String task = "Estimating " + String.join(" and ", maps.stream().map(Modality::cliName).toList());
+    prepareOutput(OutputFormats.folders(maps, detected.family().convention()));
+    err.printf("Loading %s (%s: %s%s, %s on %s)%n", checkpoint, detected.family().name(), what,
+        detected.family().hasDomains() ? ", " + geoDomain.name().toLowerCase(Locale.ROOT) + " domain" : "",
+        precision.label(), runtime.device);
     err.flush();
-    try (MarigoldPipeline pipe = MarigoldPipeline.load(dir, precision, runtime.device)) {
-      MarigoldOptions o = pipe.defaults(mod)
-          .withEnsembleSize(ensembleSize).withMatchInputRes(!outputProcessingRes).withResampleMethod(resample)
-          .withBatchSize(batchSize).withColorMap(colorMap).withNoise(noiseType).withTimestepSpacing(spacing);
-      if (denoiseSteps != null) o = o.withDenoisingSteps(denoiseSteps);
-      if (processingRes != null) o = o.withProcessingRes(processingRes);
-      MarigoldOptions options = o;
-      NoiseSource noiseSource = MarigoldPipeline.seedLikeRunPy(s);
-      return runAll(images, mod == Modality.DEPTH ? "Estimating depth" : "Estimating normals", mod.cliName(),
-          (image, name) -> pipe.predict(ImageInput.readRgb(image), options, noiseSource).save(output, name));
+    try (Estimator estimator = Estimators.load(dir, detected, precision, runtime.device)) {
+      NoiseSource noiseSource = estimator.seeded(s);
+      return runAll(images, task, what, (image, name) ->
+          estimator.predict(ImageInput.read(image), settings, noiseSource).save(output, name));
     }
   }
 

@@ -10,13 +10,11 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import marigold4j.checkpoint.ModelIndex;
 import marigold4j.cli.serve.DemoServer;
-import marigold4j.cli.serve.GeoWizardServedModel;
-import marigold4j.cli.serve.MarigoldServedModel;
+import marigold4j.cli.serve.EstimatorServedModel;
 import marigold4j.cli.serve.ServedModel;
-import marigold4j.pipeline.GeoWizardPipeline;
-import marigold4j.pipeline.MarigoldPipeline;
+import marigold4j.estimator.Detection;
+import marigold4j.estimator.Estimators;
 import marigold4j.pipeline.Modality;
 import marigold4j.pipeline.Precision;
 import picocli.CommandLine.Command;
@@ -143,24 +141,19 @@ public final class ServeCommand implements Callable<Integer> {
     Path dir = hub.resolve(idOrDir, runtime.variant, err);
     Path local = Path.of(idOrDir);
     String id = Files.isDirectory(local) && local.getFileName() != null ? local.getFileName().toString() : idOrDir;
-    if (GeoWizardPipeline.isGeoWizard(dir)) {
-      if (forced != null) throw new IllegalArgumentException(arg + ": a GeoWizard checkpoint serves both tasks; "
-          + "drop the " + forced.cliName() + ": prefix");
-      err.printf("Loading %s (GeoWizard: depth and normals, %s on %s)%n", idOrDir, precision.label(),
-          runtime.device);
-      err.flush();
-      return new GeoWizardServedModel(id, GeoWizardPipeline.load(dir, precision, runtime.device));
+    Detection detected = Estimators.detect(dir, idOrDir);
+    if (forced != null) {
+      if (detected.maps().size() > 1) {
+        throw new IllegalArgumentException(arg + ": a " + detected.family().name() + " checkpoint serves "
+            + String.join(" and ", detected.maps().stream().map(Modality::cliName).toList())
+            + "; drop the " + forced.cliName() + ": prefix");
+      }
+      detected = detected.only(forced, "the " + forced.cliName() + ": prefix");
     }
-    Modality modality = forced != null ? forced : modalityOf(dir, idOrDir);
-    err.printf("Loading %s (%s, %s on %s)%n", idOrDir, modality.cliName(), precision.label(), runtime.device);
+    err.printf("Loading %s (%s: %s, %s on %s)%n", idOrDir, detected.family().name(),
+        String.join("+", detected.maps().stream().map(Modality::cliName).toList()), precision.label(),
+        runtime.device);
     err.flush();
-    return new MarigoldServedModel(id, MarigoldPipeline.load(dir, precision, runtime.device), modality);
-  }
-
-  /** diffusers' Marigold indexes name it ({@code prediction_type}); older ones only say it in their name. */
-  private static Modality modalityOf(Path dir, String name) {
-    Object declared = ModelIndex.read(dir).extra("prediction_type").orElse(null);
-    if (declared instanceof String s) return Modality.parse(s);
-    return name.toLowerCase(Locale.ROOT).contains("normal") ? Modality.NORMALS : Modality.DEPTH;
+    return new EstimatorServedModel(id, Estimators.load(dir, detected, precision, runtime.device));
   }
 }

@@ -6,7 +6,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import marigold4j.pipeline.GeoWizardPipeline;
+import marigold4j.estimator.geowizard.GeoWizardFamily;
 import marigold4j.pipeline.Modality;
 import marigold4j.pipeline.NoiseType;
 import marigold4j.pipeline.Precision;
@@ -216,7 +216,7 @@ public final class TrainCommand implements Callable<Integer> {
    * --modality is omitted); other bases need --modality depth or normals.
    */
   private String modality(Path baseDir) {
-    boolean geoWizard = GeoWizardPipeline.isGeoWizard(baseDir);
+    boolean geoWizard = new GeoWizardFamily().detect(baseDir, base).isPresent();
     String m = modality == null ? null : modality.toLowerCase(Locale.ROOT).replace('-', '_');
     if (geoWizard) {
       if (m != null && !m.equals(DEPTH_NORMALS)) {

@@ -84,23 +84,11 @@ public final class GeoWizardPipeline implements AutoCloseable {
   }
 
   /**
-   * Whether a checkpoint folder holds a GeoWizard model, judged from its contents (never its name): a
-   * {@code model_index.json} naming {@code DepthNormalEstimationPipeline} or listing an {@code image_encoder}, or a
-   * UNet whose config has GeoWizard's projection class embedding. False for anything unreadable.
+   * Whether a checkpoint folder holds a GeoWizard model, judged from its contents (never its name), as
+   * {@link marigold4j.estimator.Estimators#detect} judges it. False for anything unreadable.
    */
   public static boolean isGeoWizard(Path checkpoint) {
-    try {
-      if (Files.isRegularFile(checkpoint.resolve(ModelIndex.FILE))) {
-        ModelIndex index = ModelIndex.read(checkpoint);
-        if (index.pipelineClass() == ModelIndex.PipelineClass.GEOWIZARD) return true;
-        if (index.component("image_encoder").isPresent()) return true;
-      }
-      Path unetConfig = checkpoint.resolve("unet").resolve("config.json");
-      return Files.isRegularFile(unetConfig) && GeoWizardUNet.isGeoWizard(UNet2DConditionConfig.read(unetConfig));
-    } catch (CheckpointException e) {
-      LOG.debug("{} is not a readable GeoWizard checkpoint: {}", checkpoint, e.getMessage());
-      return false;
-    }
+    return new marigold4j.estimator.geowizard.GeoWizardFamily().detect(checkpoint, null).isPresent();
   }
 
   /** Loads a checkpoint folder in fp32 on the CPU. */

@@ -20,6 +20,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import javax.imageio.ImageIO;
+import marigold4j.estimator.marigold.MarigoldEstimator;
 import marigold4j.image.ImageInput;
 import marigold4j.image.Npy;
 import marigold4j.pipeline.MarigoldPipeline;
@@ -53,8 +54,9 @@ class DemoServerTest {
     golden = Golden.load("pipelines", "depth_e2e_res0");
     depthPipe = MarigoldPipeline.load(Golden.fixtures().resolve("checkpoints/tiny-marigold-depth"));
     normalsPipe = MarigoldPipeline.load(Golden.fixtures().resolve("checkpoints/tiny-marigold-normals"));
-    List<ServedModel> models = List.of(new MarigoldServedModel("tiny-marigold-depth", depthPipe, Modality.DEPTH),
-        new MarigoldServedModel("tiny-marigold-normals", normalsPipe, Modality.NORMALS));
+    List<ServedModel> models = List.of(
+        new EstimatorServedModel("tiny-marigold-depth", new MarigoldEstimator(depthPipe, Modality.DEPTH)),
+        new EstimatorServedModel("tiny-marigold-normals", new MarigoldEstimator(normalsPipe, Modality.NORMALS)));
     server = DemoServer.start(models, DemoServer.Config.defaults().withPort(0).withMaxUploadBytes(UPLOAD_LIMIT)
         .withMaxPixels(4_000_000).withMaxProcessingRes(512).withQueueCapacity(32));
     api = new Api(server.uri());

@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import marigold4j.estimator.geowizard.GeoWizardEstimator;
 import marigold4j.image.Npy;
 import marigold4j.pipeline.GeoWizardPipeline;
 import marigold4j.testing.Golden;
@@ -25,7 +26,7 @@ class GeoWizardServeTest {
     Golden g = Golden.load("pipelines", "geowizard_outdoor_res0");
     Path image = Golden.fixtures().resolve(g.json().path("input_image").asText());
     try (GeoWizardPipeline pipe = GeoWizardPipeline.load(Golden.fixtures().resolve("checkpoints/tiny-geowizard"));
-        DemoServer server = DemoServer.start(List.of(new GeoWizardServedModel("tiny-geowizard", pipe)),
+        DemoServer server = DemoServer.start(List.of(new EstimatorServedModel("tiny-geowizard", new GeoWizardEstimator(pipe))),
             DemoServer.Config.defaults().withPort(0))) {
       Api api = new Api(server.uri());
       JsonNode model = Api.json(api.get("/api/models")).path("models").get(0);

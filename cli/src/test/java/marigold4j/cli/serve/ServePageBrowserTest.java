@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import marigold4j.estimator.marigold.MarigoldEstimator;
 import marigold4j.pipeline.MarigoldPipeline;
 import marigold4j.pipeline.Modality;
 import marigold4j.testing.Golden;
@@ -43,8 +44,8 @@ class ServePageBrowserTest {
     assumeTrue(binary.isPresent(), "no chromium binary (apt-get install -y chromium chromium-driver)");
     Golden golden = Golden.load("pipelines", "depth_e2e_res0");
     try (MarigoldPipeline pipe = MarigoldPipeline.load(Golden.fixtures().resolve("checkpoints/tiny-marigold-depth"));
-        DemoServer server = DemoServer.start(List.of(new MarigoldServedModel("tiny-marigold-depth", pipe,
-            Modality.DEPTH)), DemoServer.Config.defaults().withPort(0));
+        DemoServer server = DemoServer.start(List.of(new EstimatorServedModel("tiny-marigold-depth",
+            new MarigoldEstimator(pipe, Modality.DEPTH))), DemoServer.Config.defaults().withPort(0));
         Chromium browser = Chromium.launch(binary.get(), Path.of("target", "chromium"))) {
       Chromium.Page page = browser.newPage(1100, 760);
       page.navigate(server.uri());

@@ -1,0 +1,82 @@
+package marigold4j.cli.serve;
+
+import java.util.List;
+import marigold4j.estimator.DensePrediction;
+import marigold4j.estimator.Estimator;
+import marigold4j.estimator.EstimatorSettings;
+import marigold4j.estimator.OutputFormat;
+import marigold4j.estimator.OutputFormats;
+import marigold4j.image.PilImage;
+import marigold4j.pipeline.Modality;
+import marigold4j.pipeline.Prediction;
+
+/**
+ * Any {@link Estimator} as the server offers it: a request asks for one of its maps and gets that map's files, encoded
+ * by {@link OutputFormats} exactly as {@code predict} writes them. Every family is served through this one class.
+ */
+public final class EstimatorServedModel implements ServedModel {
+  private final String id;
+  private final Estimator estimator;
+
+  /** Serves {@code estimator} (owned from now on: closed with this model) as {@code id}. */
+  public EstimatorServedModel(String id, Estimator estimator) {
+    this.id = id;
+    this.estimator = estimator;
+  }
+
+  @Override
+  public String id() {
+    return id;
+  }
+
+  @Override
+  public String family() {
+    return estimator.family();
+  }
+
+  @Override
+  public List<Modality> tasks() {
+    return estimator.maps();
+  }
+
+  @Override
+  public boolean hasDomains() {
+    return estimator.hasDomains();
+  }
+
+  @Override
+  public Settings defaults(Modality task) {
+    EstimatorSettings d = estimator.defaults();
+    return new Settings(d.processingRes(), d.ensembleSize(), d.denoisingSteps(), d.noise(), d.domain());
+  }
+
+  @Override
+  public Output predict(PilImage image, Modality task, Settings s, long seed) {
+    if (!estimator.maps().contains(task)) {
+      throw new IllegalArgumentException("model '" + id + "' predicts "
+          + String.join(" and ", estimator.maps().stream().map(Modality::cliName).toList()) + ", not "
+          + task.cliName());
+    }
+    EstimatorSettings settings = EstimatorSettings.builder().processingRes(s.processingRes())
+        .ensembleSize(s.ensembleSize()).denoisingSteps(s.denoisingSteps()).noise(s.noise()).domain(s.domain())
+        .build();
+    DensePrediction p = estimator.predict(image, settings, estimator.seeded(seed));
+    Prediction map = p.map(task);
+    return new Output(task, map.width(), map.height(), encode(p, task, "npy"), encode(p, task, "png16"),
+        encode(p, task, "colored"));
+  }
+
+  private static byte[] encode(DensePrediction p, Modality task, String kind) {
+    return OutputFormats.find(task, kind).map(f -> f.encode(p)).orElse(null);
+  }
+
+  /** The estimator served. */
+  public Estimator estimator() {
+    return estimator;
+  }
+
+  @Override
+  public void close() {
+    estimator.close();
+  }
+}

@@ -1,0 +1,81 @@
+package marigold4j.estimator;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import marigold4j.image.AtomicFiles;
+import marigold4j.pipeline.Modality;
+import marigold4j.pipeline.Prediction;
+
+/**
+ * The maps one estimator call produced, by name (depth, normals, ...), each a {@link Prediction} held in Java arrays,
+ * and the file convention of the family's original ({@link Convention}). Its files come from {@link OutputFormats}.
+ */
+public final class DensePrediction {
+  /** Whose files {@link #save} writes: the original script's names and layouts. */
+  public enum Convention {
+    /** Marigold's run.py: normals (3, H, W) in the {@code .npy}, a 16-bit depth PNG. */
+    RUN_PY(false, List.of()),
+    /** GeoWizard's run_infer.py: normals (H, W, 3) in the {@code .npy}, no 16-bit depth PNG. */
+    RUN_INFER_PY(true, List.of("depth_bw"));
+
+    private final boolean normalsHwc;
+    private final List<String> notWritten;
+
+    Convention(boolean normalsHwc, List<String> notWritten) {
+      this.normalsHwc = normalsHwc;
+      this.notWritten = notWritten;
+    }
+
+    /** Whether the normal map's {@code .npy} is (H, W, 3) rather than (3, H, W). */
+    public boolean normalsHwc() {
+      return normalsHwc;
+    }
+
+    /** Whether {@code predict} writes the folder {@code folder} (the server offers every format regardless). */
+    public boolean writes(String folder) {
+      return !notWritten.contains(folder);
+    }
+  }
+
+  private final Map<Modality, Prediction> maps;
+  private final Convention convention;
+
+  public DensePrediction(Map<Modality, Prediction> maps, Convention convention) {
+    if (maps.isEmpty()) throw new IllegalArgumentException("a prediction without maps");
+    this.maps = new LinkedHashMap<>(maps);
+    this.convention = convention;
+  }
+
+  /** The maps, in the estimator's order. */
+  public List<Modality> names() {
+    return List.copyOf(maps.keySet());
+  }
+
+  /** The map {@code name}, or an exception saying which maps there are. */
+  public Prediction map(Modality name) {
+    Prediction p = maps.get(name);
+    if (p == null) throw new IllegalArgumentException("no " + name.cliName() + " map (this prediction has " + names() + ")");
+    return p;
+  }
+
+  public Convention convention() {
+    return convention;
+  }
+
+  /**
+   * Writes every file of every registered format that applies to this prediction, each atomically, as
+   * {@code <outputDir>/<format folder>/<name><format suffix>}: the files the family's original script writes.
+   *
+   * @param name the input file's name without its extension
+   */
+  public void save(Path outputDir, String name) {
+    for (OutputFormat f : OutputFormats.all()) {
+      if (!maps.containsKey(f.map()) || !convention.writes(f.folder())) continue;
+      byte[] data = f.encode(this);
+      if (data == null) continue;
+      AtomicFiles.write(outputDir.resolve(f.folder()).resolve(name + f.suffix()), out -> out.write(data));
+    }
+  }
+}

@@ -1,0 +1,56 @@
+package marigold4j.estimator;
+
+import java.nio.file.Path;
+import java.util.List;
+import marigold4j.image.PilImage;
+import marigold4j.pipeline.Modality;
+import marigold4j.pipeline.Precision;
+import marigold4j.random.NoiseSource;
+
+/**
+ * A loaded dense estimator, whatever its family: which maps it produces, its defaults, one prediction per call. Every
+ * client (the Java API, {@code predict}, {@code serve}, evaluation) goes through this interface; a family implements
+ * it in its own package and registers once in {@link Estimators}.
+ *
+ * <p>Not thread-safe: one caller at a time (the server runs its models on one thread).
+ */
+public interface Estimator extends AutoCloseable {
+  /** The family's name ({@code marigold}, {@code geowizard}, ...), as {@code /api/models} reports it. */
+  String family();
+
+  /** The maps one call produces, in the order clients offer them. */
+  List<Modality> maps();
+
+  /** Whether the model takes a scene {@link marigold4j.models.geowizard.GeoWizardConditioning.Domain} (GeoWizard). */
+  default boolean hasDomains() {
+    return false;
+  }
+
+  /** The settings a call gets for what it does not set: the checkpoint's own defaults, else the original script's. */
+  EstimatorSettings defaults();
+
+  /** Whose files its predictions write (names and layouts of the family's original script). */
+  DensePrediction.Convention convention();
+
+  /**
+   * The noise source of a run seeded as the family's original script seeds it (run.py, run_infer.py, ...): a folder
+   * of images draws from one source in turn; a server request gets a fresh one.
+   */
+  NoiseSource seeded(long seed);
+
+  /**
+   * Predicts every map of {@link #maps()} for one decoded image. Settings left null take {@link #defaults()}.
+   *
+   * @param noise from {@link #seeded}; may be null with zeros noise
+   * @throws IllegalArgumentException when a setting is invalid for this model (the message says which and why)
+   */
+  DensePrediction predict(PilImage image, EstimatorSettings settings, NoiseSource noise);
+
+  Precision precision();
+
+  /** The checkpoint folder it was loaded from. */
+  Path checkpoint();
+
+  @Override
+  void close();
+}

@@ -1,0 +1,62 @@
+package marigold4j.estimator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import marigold4j.image.ImageInput;
+import marigold4j.image.Npy;
+import marigold4j.pipeline.Modality;
+import marigold4j.testing.Golden;
+import org.bytedeco.javacpp.PointerScope;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The output registry writes the original scripts' folders, names and layouts, and nothing else. */
+class OutputFormatsTest {
+  @Test
+  void foldersPerMapAndConvention() {
+    assertThat(OutputFormats.folders(List.of(Modality.DEPTH), DensePrediction.Convention.RUN_PY))
+        .containsExactly("depth_npy", "depth_bw", "depth_colored");
+    assertThat(OutputFormats.folders(List.of(Modality.NORMALS), DensePrediction.Convention.RUN_PY))
+        .containsExactly("normal_npy", "normal_colored");
+    assertThat(OutputFormats.folders(List.of(Modality.DEPTH, Modality.NORMALS),
+        DensePrediction.Convention.RUN_INFER_PY))
+        .containsExactly("depth_npy", "depth_colored", "normal_npy", "normal_colored");
+    assertThat(OutputFormats.kinds()).containsExactly("npy", "png16", "colored");
+  }
+
+  @Test
+  void aMarigoldDepthPredictionWritesRunPysThreeFiles(@TempDir Path tmp) throws Exception {
+    Golden.load("pipelines", "depth_e2e_res0");                       // engine + threads as the goldens run
+    try (PointerScope scope = new PointerScope();
+        Estimator e = Estimators.load(Golden.fixtures().resolve("checkpoints/tiny-marigold-depth"), "tiny",
+            marigold4j.pipeline.Precision.FP32, "cpu")) {
+      DensePrediction p = e.predict(ImageInput.read(Golden.fixtures().resolve("images/synthetic_gray_64x48.png")),
+          EstimatorSettings.builder().processingRes(64).build(), e.seeded(1));
+      p.save(tmp, "gray");
+      try (var files = Files.walk(tmp)) {
+        assertThat(files.filter(Files::isRegularFile).map(f -> tmp.relativize(f).toString()).sorted().toList())
+            .containsExactly("depth_bw/gray_pred.png", "depth_colored/gray_pred_colored.png",
+                "depth_npy/gray_pred.npy");
+      }
+      assertThat(Npy.read(tmp.resolve("depth_npy/gray_pred.npy")).shape()).containsExactly(48L, 64L);
+    }
+  }
+
+  @Test
+  void geoWizardNormalsAreSavedHeightWidthChannelsAsRunInferPyDoes(@TempDir Path tmp) throws Exception {
+    Golden.load("pipelines", "depth_e2e_res0");
+    Path ckpt = Golden.fixtures().resolve("checkpoints/tiny-geowizard");
+    try (PointerScope scope = new PointerScope(); Estimator e = Estimators.load(ckpt, "tiny-geowizard",
+        marigold4j.pipeline.Precision.FP32, "cpu")) {
+      assertThat(e.maps()).containsExactly(Modality.DEPTH, Modality.NORMALS);
+      DensePrediction p = e.predict(ImageInput.read(Golden.fixtures().resolve("images/synthetic_gray_64x48.png")),
+          EstimatorSettings.builder().processingRes(64).build(), e.seeded(1));
+      p.save(tmp, "gray");
+      assertThat(Npy.read(tmp.resolve("normal_npy/gray_pred.npy")).shape()).containsExactly(48L, 64L, 3L);
+      assertThat(Files.exists(tmp.resolve("depth_bw"))).as("run_infer.py writes no 16-bit depth").isFalse();
+    }
+  }
+}

@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import marigold4j.pipeline.MarigoldPredictors;
+import marigold4j.estimator.EvalPredictors;
 import marigold4j.eval.depth.Alignment;
 import marigold4j.eval.depth.DatasetConfig;
 import marigold4j.eval.depth.DatasetPreset;
@@ -73,6 +73,10 @@ public final class EvalDepthCommand implements Callable<Integer> {
           + "native resolution for nyu/kitti/scannet, 756 for eth3d, 640 for diode).")
   String checkpoint;
 
+  @Option(names = "--device", paramLabel = "cpu|cuda|cuda:N", defaultValue = "cpu",
+      description = "Where inference runs with --checkpoint. Default: ${DEFAULT-VALUE}.")
+  String device;
+
   @Option(names = "--seed", paramLabel = "N", defaultValue = "1234",
       description = "Inference seed with --checkpoint (default: ${DEFAULT-VALUE}).")
   long seed;
@@ -113,7 +117,7 @@ public final class EvalDepthCommand implements Callable<Integer> {
     Path cwd = Path.of("").toAbsolutePath();
 
     DepthPredictor.Factory factory = predictors != null ? predictors
-        : ckpt -> MarigoldPredictors.depth(ckpt, InferenceSettings.defaults().withSeed(seed));
+        : ckpt -> EvalPredictors.depth(ckpt, InferenceSettings.defaults().withSeed(seed), device);
     DepthPredictor predictor = checkpoint == null ? null : factory.open(checkpoint);
     List<DepthEvaluator.Result> results = new ArrayList<>();
     try {

@@ -6,13 +6,13 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import marigold4j.estimator.EvalPredictors;
 import marigold4j.eval.normals.DsineDataset;
 import marigold4j.eval.normals.DsineEvalSettings;
 import marigold4j.eval.normals.DsineEvaluation;
 import marigold4j.eval.normals.DsineSample;
 import marigold4j.eval.normals.NormalFrame;
 import marigold4j.eval.normals.NormalsPredictor;
-import marigold4j.eval.normals.NormalsPredictors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -89,6 +89,10 @@ public final class EvalNormalsCommand implements Callable<Integer> {
   @Option(names = "--seed", defaultValue = "1234", description = "Random seed. Default: ${DEFAULT-VALUE}.")
   Integer seed;
 
+  @Option(names = "--device", paramLabel = "cpu|cuda|cuda:N", defaultValue = "cpu",
+      description = "Where inference runs with --checkpoint. Default: ${DEFAULT-VALUE}.")
+  String device;
+
   @Option(names = "--exp-name", defaultValue = "Marigold",
       description = "Experiment name recorded in params.txt. Default: ${DEFAULT-VALUE}.")
   String expName;
@@ -133,7 +137,7 @@ public final class EvalNormalsCommand implements Callable<Integer> {
       source = DsineEvaluation.savedPredictions(predictions, frame);
     } else {
       try {
-        predictor = NormalsPredictors.forCheckpoint(checkpoint, settings);
+        predictor = EvalPredictors.normals(settings, device);
       } catch (UnsupportedOperationException e) {
         spec.commandLine().getErr().println("error: " + e.getMessage());
         return 2;

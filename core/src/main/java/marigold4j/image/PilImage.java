@@ -47,6 +47,23 @@ public record PilImage(Mode mode, int width, int height, byte[] pixels) {
     }
   }
 
+  /** A BufferedImage as PIL would hold the same pixels: RGBA when it has alpha, RGB otherwise. */
+  public static PilImage fromBufferedImage(java.awt.image.BufferedImage image) {
+    int w = image.getWidth();
+    int h = image.getHeight();
+    boolean alpha = image.getColorModel().hasAlpha();
+    int bands = alpha ? 4 : 3;
+    int[] argb = image.getRGB(0, 0, w, h, null, 0, w);
+    byte[] px = new byte[w * h * bands];
+    for (int i = 0; i < argb.length; i++) {
+      px[bands * i] = (byte) (argb[i] >> 16);
+      px[bands * i + 1] = (byte) (argb[i] >> 8);
+      px[bands * i + 2] = (byte) argb[i];
+      if (alpha) px[bands * i + 3] = (byte) (argb[i] >>> 24);
+    }
+    return new PilImage(alpha ? Mode.RGBA : Mode.RGB, w, h, px);
+  }
+
   /** The unsigned sample of band {@code b} at (x, y). */
   public int sample(int x, int y, int b) {
     return pixels[(y * width + x) * mode.bands() + b] & 0xff;

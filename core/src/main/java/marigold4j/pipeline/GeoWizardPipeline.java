@@ -157,7 +157,7 @@ public final class GeoWizardPipeline implements AutoCloseable {
 
   /** Predicts from an in-memory image (RGBA when it has alpha, otherwise RGB, as PIL would open it). */
   public GeoWizardPrediction predict(BufferedImage image, GeoWizardOptions options, NoiseSource noise) {
-    return predict(toPilImage(image), options, noise);
+    return predict(PilImage.fromBufferedImage(image), options, noise);
   }
 
   /**
@@ -328,23 +328,6 @@ public final class GeoWizardPipeline implements AutoCloseable {
     }
     return new GeoWizardPrediction(new Prediction(Modality.DEPTH, h, w, depthValues, depthColored, unc, uncShape),
         new Prediction(Modality.NORMALS, h, w, chw, normalColored, null, null));
-  }
-
-  /** A BufferedImage as PIL would hold the same pixels: RGBA when it has alpha, RGB otherwise. */
-  private static PilImage toPilImage(BufferedImage image) {
-    int w = image.getWidth();
-    int h = image.getHeight();
-    boolean alpha = image.getColorModel().hasAlpha();
-    int bands = alpha ? 4 : 3;
-    int[] argb = image.getRGB(0, 0, w, h, null, 0, w);
-    byte[] px = new byte[w * h * bands];
-    for (int i = 0; i < argb.length; i++) {
-      px[bands * i] = (byte) (argb[i] >> 16);
-      px[bands * i + 1] = (byte) (argb[i] >> 8);
-      px[bands * i + 2] = (byte) argb[i];
-      if (alpha) px[bands * i + 3] = (byte) (argb[i] >>> 24);
-    }
-    return new PilImage(alpha ? PilImage.Mode.RGBA : PilImage.Mode.RGB, w, h, px);
   }
 
   @Override

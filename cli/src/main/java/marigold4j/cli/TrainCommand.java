@@ -194,10 +194,14 @@ public final class TrainCommand implements Callable<Integer> {
             : E2EFTModel.load(baseDir, Modality.parse(mod), noise, precision);
         E2EFTTrainer trainer = new E2EFTTrainer(model, options);
         LoaderBatches data = new LoaderBatches(loader)) {
+      for (Path leftover : TrainingCheckpoints.removeLeftovers(output)) {
+        out.println("removed " + leftover.getFileName() + " (an interrupted checkpoint save)");
+      }
       Optional<Path> resume = TrainingCheckpoints.resolve(output, resumeFromCheckpoint);
       if (resumeFromCheckpoint != null && resume.isEmpty()) {
         out.println("no checkpoint in " + output + ": starting a new training run");
       }
+      resume.ifPresent(ckpt -> out.println("resuming from " + ckpt.getFileName()));
       resume.ifPresent(ckpt -> trainer.restore(TrainingCheckpoints.readState(ckpt), ckpt, data));
       out.printf(Locale.ROOT, "training %s from %s: %d steps of %d x %d samples, lr %.3g, %s%n", mod, base,
           maxTrainSteps, gradientAccumulationSteps, trainBatchSize, learningRate,

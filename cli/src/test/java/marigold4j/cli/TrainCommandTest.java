@@ -146,10 +146,14 @@ class TrainCommandTest {
     // resumed from checkpoint-1 (weights, both AdamW groups, data position, generators), step 2 comes out the same
     Path resumed = tmp.resolve("resumed");
     TestFiles.copyTree(out.resolve("checkpoint-1"), resumed.resolve("checkpoint-1"));
+    // a checkpoint save that a kill interrupted (kill -9 during step 2's save) is cleaned up and named
+    TestFiles.copyTree(out.resolve("checkpoint-1"), resumed.resolve(".checkpoint-2.x7q.tmp"));
     CliRun again = CliRun.of(concat(replace(common, out.toString(), resumed.toString()), "--modality",
         "depth_normals", "--resume-from-checkpoint", "latest"));
     assertThat(again.exitCode()).as(again.err()).isZero();
-    assertThat(again.out()).doesNotContain("step 1/2").contains("step 2/2").contains("saved the fine-tuned pipeline");
+    assertThat(again.out()).doesNotContain("step 1/2").contains("step 2/2").contains("saved the fine-tuned pipeline")
+        .contains("removed .checkpoint-2.x7q.tmp (an interrupted checkpoint save)").contains("resuming from checkpoint-1");
+    assertThat(resumed.resolve(".checkpoint-2.x7q.tmp")).doesNotExist();
     assertThat(Files.readAllBytes(resumed.resolve("unet/diffusion_pytorch_model.safetensors")))
         .as("weights after the resumed run vs the uninterrupted one")
         .isEqualTo(Files.readAllBytes(out.resolve("unet/diffusion_pytorch_model.safetensors")));

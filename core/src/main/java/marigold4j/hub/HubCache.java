@@ -83,7 +83,7 @@ final class HubCache {
     if (commitOf(repoId, revision).filter(commit::equals).isPresent()) return;
     try {
       Files.createDirectories(ref.getParent());
-      Path tmp = Files.createTempFile(ref.getParent(), ".ref", ".tmp");
+      Path tmp = marigold4j.image.AtomicFiles.newTempFile(ref.getParent(), ".ref.");
       Files.writeString(tmp, commit, StandardCharsets.UTF_8);
       moveAtomically(tmp, ref);
     } catch (IOException e) {

@@ -4,21 +4,53 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 
 /**
  * Writes files so that readers never see a partial file: the content goes to a temporary file in the target's own
  * folder (same file system, so the rename is atomic), which then replaces the target.
  */
 public final class AtomicFiles {
+  private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+
   private AtomicFiles() {}
 
   /** Something that writes a file's content to a stream. */
   @FunctionalInterface
   public interface Writer {
     void write(OutputStream out) throws IOException;
+  }
+
+  /**
+   * Creates a new, empty, uniquely named file {@code <prefix><random>.tmp} in {@code dir} with the permissions the
+   * user's umask gives any new file ({@link Files#createTempFile} would make it 0600, and the rename would hand the
+   * output that mode).
+   */
+  public static Path newTempFile(Path dir, String prefix) throws IOException {
+    for (int attempt = 0; ; attempt++) {
+      Path p = dir.resolve(prefix + Long.toUnsignedString(RANDOM.nextLong(), 36) + ".tmp");
+      try {
+        return Files.createFile(p);
+      } catch (FileAlreadyExistsException e) {
+        if (attempt > 100) throw e;
+      }
+    }
+  }
+
+  /** As {@link #newTempFile}, a folder (the umask's permissions, not {@link Files#createTempDirectory}'s 0700). */
+  public static Path newTempDirectory(Path dir, String prefix) throws IOException {
+    for (int attempt = 0; ; attempt++) {
+      Path p = dir.resolve(prefix + Long.toUnsignedString(RANDOM.nextLong(), 36) + ".tmp");
+      try {
+        return Files.createDirectory(p);
+      } catch (FileAlreadyExistsException e) {
+        if (attempt > 100) throw e;
+      }
+    }
   }
 
   /**
@@ -32,8 +64,8 @@ public final class AtomicFiles {
     Path tmp = null;
     try {
       Files.createDirectories(dir);
-      tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
-      try (OutputStream out = Files.newOutputStream(tmp)) {
+      tmp = newTempFile(dir, "." + abs.getFileName() + ".");
+      try (OutputStream out = Files.newOutputStream(tmp, StandardOpenOption.WRITE)) {
         writer.write(out);
       }
       try {

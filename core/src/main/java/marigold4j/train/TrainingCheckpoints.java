@@ -19,6 +19,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import marigold4j.checkpoint.CheckpointException;
+import marigold4j.image.AtomicFiles;
 import marigold4j.models.unet.UNet2DConditionModel;
 import marigold4j.nn.Parameter;
 import marigold4j.torch.Optim;
@@ -39,6 +40,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class TrainingCheckpoints {
   private static final Logger LOG = LoggerFactory.getLogger(TrainingCheckpoints.class);
+  /**
+   * A checkpoint being written ({@link #save} renames it into place when complete); also the 0700 temporary folder
+   * names of earlier versions ({@code .checkpoint-N.tmp<digits>}).
+   */
+  private static final Pattern LEFTOVER = Pattern.compile("\\.checkpoint-\\d+\\..*tmp.*");
   private static final Pattern NAME = Pattern.compile("checkpoint-(\\d+)");
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
   static final String STATE_FILE = "trainer_state.json";
@@ -67,7 +73,7 @@ public final class TrainingCheckpoints {
       Files.createDirectories(outputDir);
       if (totalLimit > 0) prune(outputDir, totalLimit - 1);
       Path target = outputDir.resolve("checkpoint-" + step);
-      Path tmp = Files.createTempDirectory(outputDir, ".checkpoint-" + step + ".tmp");
+      Path tmp = AtomicFiles.newTempDirectory(outputDir, ".checkpoint-" + step + ".");
       Path unetDir = Files.createDirectories(tmp.resolve("unet"));
       JSON.writeValue(unetDir.resolve("config.json").toFile(), trainer.model().unetConfigJson());
       SafeTensors.save(unetDir.resolve(UNet2DConditionModel.WEIGHTS_FILE), unetStateDict(trainer.model()), null);
@@ -89,6 +95,26 @@ public final class TrainingCheckpoints {
     Map<String, Tensor> out = new LinkedHashMap<>();
     model.unet().stateDictSlots().forEach((k, p) -> out.put(k, p.get().detach()));
     return out;
+  }
+
+  /**
+   * Removes what a killed run left of checkpoints it was writing ({@code .checkpoint-<step>.<random>.tmp} folders,
+   * several GB each with real models) and returns them. Called when a run starts or resumes in {@code outputDir};
+   * two runs must never share an output folder.
+   */
+  public static List<Path> removeLeftovers(Path outputDir) {
+    if (!Files.isDirectory(outputDir)) return List.of();
+    List<Path> removed = new ArrayList<>();
+    try (Stream<Path> s = Files.list(outputDir)) {
+      for (Path p : s.filter(p -> LEFTOVER.matcher(p.getFileName().toString()).matches()).toList()) {
+        deleteTree(p);
+        removed.add(p);
+        LOG.info("removed {}, left by an interrupted checkpoint save", p);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot clean " + outputDir + ": " + e.getMessage(), e);
+    }
+    return removed;
   }
 
   /** The checkpoints in {@code outputDir}, oldest first. */

@@ -251,7 +251,7 @@ public final class SafeTensors {
     Path dir = file.toAbsolutePath().getParent();
     Path tmp = null;
     try {
-      tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
+      tmp = marigold4j.image.AtomicFiles.newTempFile(dir, "." + file.getFileName() + ".");
       try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
         while (head.hasRemaining()) ch.write(head);
         for (Tensor t : data.values()) NativeBytes.write(t, ch, chunk);

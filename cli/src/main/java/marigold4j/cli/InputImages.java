@@ -8,6 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.function.Consumer;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /** Expands the INPUT arguments of a command into image files, in the order run.py processes them. */
@@ -16,14 +18,22 @@ final class InputImages {
 
   private InputImages() {}
 
+  /** As {@link #expand(List, boolean, Consumer)}, warnings dropped. */
+  static List<Path> expand(List<Path> inputs, boolean recursive) {
+    return expand(inputs, recursive, w -> { });
+  }
+
   /**
    * Files are taken as given; folders contribute their images (jpg, jpeg, png; case-insensitive) sorted by path,
-   * as run.py sorts its glob. Nothing found is an error naming the inputs.
+   * as run.py sorts its glob. A folder named like an image ({@code dir.jpg}, as a shell glob over a folder gives it)
+   * is skipped with a warning when other inputs remain. Nothing found is an error naming the inputs.
    */
-  static List<Path> expand(List<Path> inputs, boolean recursive) {
+  static List<Path> expand(List<Path> inputs, boolean recursive, Consumer<String> warn) {
     List<Path> out = new ArrayList<>();
     for (Path in : inputs) {
-      if (Files.isDirectory(in)) {
+      if (Files.isDirectory(in) && isImage(in) && inputs.size() > 1) {
+        warn.accept(printable(in.toString()) + ": a folder, not an image; skipped");
+      } else if (Files.isDirectory(in)) {
         List<Path> found;
         try (Stream<Path> s = recursive ? Files.walk(in) : Files.list(in)) {
           found = s.filter(Files::isRegularFile).filter(InputImages::isImage).sorted().toList();
@@ -50,10 +60,20 @@ final class InputImages {
     return dot >= 0 && EXTENSIONS.contains(n.substring(dot));
   }
 
-  /** The file name without its extension: the base of the output names. */
+  /**
+   * The file name without its extension: the base of the output names. Control characters (a newline in a file
+   * name) become {@code _}, so output names and the lines that report them stay one line each.
+   */
   static String baseName(Path p) {
     String n = p.getFileName().toString();
     int dot = n.lastIndexOf('.');
-    return dot > 0 ? n.substring(0, dot) : n;
+    return CONTROL.matcher(dot > 0 ? n.substring(0, dot) : n).replaceAll("_");
   }
+
+  /** {@code text} with control characters shown as {@code ?}, for progress and messages. */
+  static String printable(String text) {
+    return CONTROL.matcher(text).replaceAll("?");
+  }
+
+  private static final Pattern CONTROL = Pattern.compile("\\p{Cntrl}");
 }

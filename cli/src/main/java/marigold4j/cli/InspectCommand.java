@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -44,19 +45,32 @@ public final class InspectCommand implements Callable<Integer> {
       description = "Weight variant to read, e.g. fp16 (diffusion_pytorch_model.fp16.safetensors). Default: none.")
   String variant;
 
+  @Option(names = "--check-finite", description = "Also read every weight and report those holding NaN or infinite "
+      + "values (a model with such weights predicts NaN); exit code 1 when there are any. Takes a few seconds per GB.")
+  boolean checkFinite;
+
   @Override
   public Integer call() throws Exception {
     Path dir = hub.resolve(checkpoint, variant, spec.commandLine().getErr());
     Report report = expectedParams ? CheckpointInspector.expected(dir) : CheckpointInspector.stored(dir, variant);
+    Map<String, List<String>> nonFinite = checkFinite ? CheckpointInspector.nonFiniteWeights(dir, variant) : null;
+    boolean anyBad = nonFinite != null && nonFinite.values().stream().anyMatch(l -> !l.isEmpty());
     PrintWriter out = spec.commandLine().getOut();
     if (json) {
       ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-      out.println(mapper.writeValueAsString(report));
+      com.fasterxml.jackson.databind.node.ObjectNode tree = mapper.valueToTree(report);
+      if (nonFinite != null) tree.set("non_finite_weights", mapper.valueToTree(nonFinite));
+      out.println(mapper.writeValueAsString(tree));
     } else {
       printTable(out, report);
+      if (nonFinite != null) {
+        if (!anyBad) out.println("all weights finite");
+        nonFinite.forEach((component, bad) -> bad.forEach(b ->
+            out.printf("non-finite weight in %s: %s%n", component, b)));
+      }
     }
     out.flush();
-    return 0;
+    return anyBad ? 1 : 0;
   }
 
   private void printTable(PrintWriter out, Report report) {

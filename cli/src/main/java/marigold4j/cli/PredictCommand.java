@@ -10,10 +10,12 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import marigold4j.estimator.DensePrediction;
 import marigold4j.estimator.Detection;
 import marigold4j.estimator.Estimator;
 import marigold4j.estimator.EstimatorSettings;
 import marigold4j.estimator.Estimators;
+import marigold4j.estimator.NonFiniteOutputException;
 import marigold4j.estimator.OutputFormats;
 import marigold4j.image.ImageInput;
 import marigold4j.image.Resize.Interpolation;
@@ -55,8 +57,9 @@ public final class PredictCommand implements Callable<Integer> {
           + "INPUT).")
   Path inputDir;
 
-  @Option(names = {"-o", "--output", "--output-dir", "--output_dir"}, required = true, paramLabel = "DIR",
-      description = "Output folder (created if needed).")
+  // checked in call(): picocli's own message would name the longest alias (--output-dir), not --output
+  @Option(names = {"-o", "--output", "--output-dir", "--output_dir"}, paramLabel = "DIR",
+      description = "Output folder (created if needed). Required.")
   Path output;
 
   @Option(names = {"--checkpoint", "--pretrained_model_path"}, paramLabel = "ID_OR_DIR",
@@ -112,6 +115,11 @@ public final class PredictCommand implements Callable<Integer> {
   @Option(names = "--recursive", description = "Also take images from sub-folders of folder inputs.")
   boolean recursive;
 
+  @Option(names = "--skip-existing",
+      description = "Skip an image whose output files all exist already (continues a folder run that was stopped; "
+          + "outputs are written atomically, so an existing file is complete).")
+  boolean skipExisting;
+
   @Mixin HubOptions hub;
 
   @Mixin RuntimeOptions runtime;
@@ -133,27 +141,42 @@ public final class PredictCommand implements Callable<Integer> {
     List<Path> all = new ArrayList<>(inputs);
     if (inputDir != null) all.add(inputDir);
     if (all.isEmpty()) throw new IllegalArgumentException("no input: give image files or folders (see --help)");
+    if (output == null) throw new IllegalArgumentException("missing required option --output DIR (or -o DIR)");
     runtime.validate();
-    List<Path> images = InputImages.expand(all, recursive);
+    List<Path> images = InputImages.expand(all, recursive, w -> err.println("warning: " + w));
     // parse every option before the (slow) model load, so a typo fails at once
     TimestepSpacing spacing = TimestepSpacing.parse(timestepSpacing);
     NoiseType noiseType = NoiseType.parse(noise);
     Interpolation resample = Interpolation.fromMarigoldName(resampleMethod);
     Domain geoDomain = Domain.parse(domain);
     Modality requested = modality == null ? null : Modality.parse(modality);
+    EstimatorSettings settings = EstimatorSettings.builder().denoisingSteps(denoiseSteps).processingRes(processingRes)
+        .ensembleSize(ensembleSize).matchInputRes(!outputProcessingRes).resample(resample).batchSize(batchSize)
+        .colorMap(colorMap).noise(noiseType).timestepSpacing(spacing).domain(geoDomain).build();
 
     Path dir = hub.resolve(checkpoint, runtime.variant, err);
     Detection detected = Estimators.detect(dir, checkpoint);
     if (requested != null && detected.maps().size() == 1) detected = detected.only(requested, "--modality");
-    EstimatorSettings settings = EstimatorSettings.builder().denoisingSteps(denoiseSteps).processingRes(processingRes)
-        .ensembleSize(ensembleSize).matchInputRes(!outputProcessingRes).resample(resample).batchSize(batchSize)
-        .colorMap(colorMap).noise(noiseType).timestepSpacing(spacing).domain(geoDomain).build();
     Precision precision = runtime.start();
     long s = seed != null ? seed : System.currentTimeMillis() / 1000;
     List<Modality> maps = detected.maps();
     String what = String.join("+", maps.stream().map(Modality::cliName).toList());
     String task = "Estimating " + String.join(" and ", maps.stream().map(Modality::cliName).toList());
-    prepareOutput(OutputFormats.folders(maps, detected.family().convention()));
+    DensePrediction.Convention convention = detected.family().convention();
+    prepareOutput(OutputFormats.folders(maps, convention));
+    if (skipExisting) {
+      List<Path> todo = images.stream().filter(image -> !OutputFormats.files(maps, convention, output,
+          InputImages.baseName(image)).stream().allMatch(Files::isRegularFile)).toList();
+      if (todo.size() < images.size()) {
+        err.printf("--skip-existing: %d of %d images already have their outputs%n", images.size() - todo.size(),
+            images.size());
+      }
+      if (todo.isEmpty()) {
+        spec.commandLine().getOut().printf("%s: nothing to do, every image has its outputs in %s%n", what, output);
+        return 0;
+      }
+      images = todo;
+    }
     err.printf("Loading %s (%s: %s%s, %s on %s)%n", checkpoint, detected.family().name(), what,
         detected.family().hasDomains() ? ", " + geoDomain.name().toLowerCase(Locale.ROOT) + " domain" : "",
         precision.label(), runtime.device);
@@ -174,15 +197,19 @@ public final class PredictCommand implements Callable<Integer> {
       for (Path image : images) {
         String name = InputImages.baseName(image);
         if (!seen.add(name)) {
-          err.printf("warning: %s: another input has the same name; its outputs are overwritten%n", image);
+          err.printf("warning: %s: another input has the same name; its outputs are overwritten%n",
+              InputImages.printable(image.toString()));
         }
         try (PointerScope scope = new PointerScope()) {
           job.run(image, name);
         } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
           failed++;
           err.println("error: " + e.getMessage());
+        } catch (NonFiniteOutputException e) {
+          failed++;
+          err.println("error: " + InputImages.printable(image.toString()) + ": " + e.getMessage());
         }
-        progress.step(image.getFileName().toString());
+        progress.step(InputImages.printable(image.getFileName().toString()));
       }
       double secs = progress.elapsed().toMillis() / 1000.0;
       spec.commandLine().getOut().printf(Locale.ROOT, "%s: %d of %d images in %.1f s (%.2f s/image)%s -> %s%n",

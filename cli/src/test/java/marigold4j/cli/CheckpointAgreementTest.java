@@ -2,7 +2,6 @@ package marigold4j.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.http.HttpClient;
@@ -14,10 +13,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import marigold4j.testing.Golden;
+import marigold4j.testing.TestFiles;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -35,7 +34,8 @@ class CheckpointAgreementTest {
       "tiny-marigold-normals,true,normals", "tiny-geowizard,false,depth+normals"})
   void predictAndServeAgreeOnARenamedCopy(String name, boolean declareNormals, String expected, @TempDir Path tmp)
       throws Exception {
-    Path copy = copyTree(Golden.fixtures().resolve("checkpoints/" + name), tmp.resolve("model-a"));
+    Path copy = tmp.resolve("model-a");
+    TestFiles.copyTree(Golden.fixtures().resolve("checkpoints/" + name), copy);
     if (declareNormals) {
       Path index = copy.resolve("model_index.json");
       Files.writeString(index, Files.readString(index).replaceFirst("\\{", "{\"prediction_type\": \"normals\","));
@@ -75,19 +75,5 @@ class CheckpointAgreementTest {
       command.stop.countDown();
       assertThat(run.get(1, TimeUnit.MINUTES)).isZero();
     }
-  }
-
-  private static Path copyTree(Path from, Path to) throws IOException {
-    try (Stream<Path> files = Files.walk(from)) {
-      for (Path f : (Iterable<Path>) files::iterator) {
-        Path target = to.resolve(from.relativize(f).toString());
-        if (Files.isDirectory(f)) {
-          Files.createDirectories(target);
-        } else {
-          Files.copy(f, target);
-        }
-      }
-    }
-    return to;
   }
 }

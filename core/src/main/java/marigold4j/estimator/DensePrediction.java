@@ -42,8 +42,15 @@ public final class DensePrediction {
   private final Map<Modality, Prediction> maps;
   private final Convention convention;
 
+  /** @throws NonFiniteOutputException when a map holds NaN or infinite values (nothing would be worth writing) */
   public DensePrediction(Map<Modality, Prediction> maps, Convention convention) {
     if (maps.isEmpty()) throw new IllegalArgumentException("a prediction without maps");
+    maps.forEach((name, p) -> {
+      float[] v = p.values();
+      long bad = 0;
+      for (float x : v) if (!Float.isFinite(x)) bad++;
+      if (bad > 0) throw new NonFiniteOutputException(name, bad, v.length);
+    });
     this.maps = new LinkedHashMap<>(maps);
     this.convention = convention;
   }

@@ -24,6 +24,23 @@ import marigold4j.schedulers.SchedulerConfig.TimestepSpacing;
 public record EstimatorSettings(Integer denoisingSteps, Integer ensembleSize, Integer processingRes,
     Boolean matchInputRes, Interpolation resample, Integer batchSize, String colorMap, NoiseType noise,
     TimestepSpacing timestepSpacing, Domain domain) {
+  /** Checks the values that are set; every error names the setting as the command line spells it. */
+  public EstimatorSettings {
+    if (denoisingSteps != null && denoisingSteps < 1) {
+      throw new IllegalArgumentException("--denoise-steps must be 1 or more, got " + denoisingSteps);
+    }
+    if (ensembleSize != null && ensembleSize < 1) {
+      throw new IllegalArgumentException("--ensemble-size must be 1 or more, got " + ensembleSize);
+    }
+    if (processingRes != null && processingRes < 0) {
+      throw new IllegalArgumentException("--processing-res must be 0 (native resolution) or more, got "
+          + processingRes);
+    }
+    if (batchSize != null && batchSize < 0) {
+      throw new IllegalArgumentException("--batch-size must be 0 (automatic) or more, got " + batchSize);
+    }
+  }
+
   /** Nothing set: every value the estimator's default. */
   public static EstimatorSettings defaults() {
     return builder().build();

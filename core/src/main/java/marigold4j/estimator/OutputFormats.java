@@ -81,6 +81,18 @@ public final class OutputFormats {
     return out;
   }
 
+  /** The files {@link DensePrediction#save} writes for the input named {@code name}. */
+  public static List<java.nio.file.Path> files(List<Modality> maps, DensePrediction.Convention convention,
+      java.nio.file.Path outputDir, String name) {
+    List<java.nio.file.Path> out = new ArrayList<>();
+    for (OutputFormat f : FORMATS) {
+      if (maps.contains(f.map()) && convention.writes(f.folder())) {
+        out.add(outputDir.resolve(f.folder()).resolve(name + f.suffix()));
+      }
+    }
+    return out;
+  }
+
   private static byte[] npy(Prediction p) {
     return Npy.toBytes(Npy.Array.ofFloats(p.values(), p.shape()));
   }

@@ -58,7 +58,7 @@ public final class ImageInput {
    * @throws ImageReadException naming the file when it is missing, not a supported image, or truncated
    */
   public static PilImage read(Path file) {
-    if (!Files.isRegularFile(file)) throw new ImageReadException(file, "no such image file");
+    ImageReadException.requireRegularFile(file);
     try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
       return read(in, file);
     } catch (IOException e) {

@@ -101,7 +101,7 @@ public final class Png16 {
   private static int[] readValues(Path file, int[][] dimsOut) {
     BufferedImage img;
     try {
-      if (!Files.isRegularFile(file)) throw new ImageReadException(file, "no such image file");
+      ImageReadException.requireRegularFile(file);
       img = ImageIO.read(file.toFile());
     } catch (IOException e) {
       throw new ImageReadException(file, "cannot decode PNG: " + e.getMessage(), e);

@@ -75,6 +75,38 @@ public final class CheckpointInspector {
     return inspect(checkpoint, false, variant);
   }
 
+  /**
+   * The weights that hold NaN or infinite values, per component folder: {@code "<name>: <count> of <numel>"} for each
+   * such tensor (empty lists for clean components). Reads every weight, one component at a time.
+   */
+  public static Map<String, List<String>> nonFiniteWeights(Path checkpoint, String variant) {
+    Map<String, List<String>> out = new LinkedHashMap<>();
+    List<Path> dirs = new ArrayList<>();
+    if (Files.isRegularFile(checkpoint.resolve("config.json"))) {
+      dirs.add(checkpoint);
+    } else {
+      ModelIndex.read(checkpoint).components().forEach((name, c) -> {
+        if (c.className() != null && ComponentModels.hasWeights(c.className())
+            && Files.isDirectory(checkpoint.resolve(name))) {
+          dirs.add(checkpoint.resolve(name));
+        }
+      });
+    }
+    for (Path dir : dirs) {
+      List<String> bad = new ArrayList<>();
+      try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+        marigold4j.weights.WeightFiles.load(dir, variant).forEach((name, t) -> {
+          if (!t.is_floating_point()) return;
+          long count = t.isfinite().logical_not().sum().item_long();
+          if (count > 0) bad.add(name + ": " + count + " of " + t.numel());
+        });
+      }
+      bad.sort(null);
+      out.put(dir.getFileName().toString(), bad);
+    }
+    return out;
+  }
+
   private static Report inspect(Path checkpoint, boolean fromConfig, String variant) {
     Map<String, String> classes = new LinkedHashMap<>();
     String pipeline;

@@ -44,7 +44,7 @@ public final class PngIo {
    * @throws ImageReadException naming the file if it is missing or cannot be decoded
    */
   public static Samples read(Path file) {
-    if (!Files.isRegularFile(file)) throw new ImageReadException(file, "no such image file");
+    ImageReadException.requireRegularFile(file);
     BufferedImage img;
     try {
       img = ImageIO.read(file.toFile());

@@ -436,6 +436,7 @@ public final class DemoServer implements AutoCloseable {
     } catch (ExecutionException e) {
       Throwable c = e.getCause();
       if (c instanceof HttpError h) throw h;
+      if (c instanceof marigold4j.estimator.NonFiniteOutputException n) throw new HttpError(500, n.getMessage());
       // bad settings for this model, or an image that turned out corrupt while decoding
       if (c instanceof IllegalArgumentException) throw new HttpError(400, c.getMessage());
       if (c instanceof RuntimeException r) throw r;

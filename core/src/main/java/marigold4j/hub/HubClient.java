@@ -64,7 +64,16 @@ public final class HubClient {
   private final Duration timeout;
   private final int maxRetries;
   private final Duration retryWait;
+  private final Duration stallTimeout;
+  private final Duration retryBudget;
   private final HttpClient http;
+  /** Reads response bodies, so that a body that stops sending can be given up on (the JDK client has no read timeout). */
+  private static final java.util.concurrent.ExecutorService BODY_READERS =
+      java.util.concurrent.Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "marigold4j-download-read");
+        t.setDaemon(true);
+        return t;
+      });
 
   private HubClient(Builder b) {
     this.endpoint = URI.create(b.endpoint.replaceAll("/+$", "") + "/");
@@ -75,6 +84,8 @@ public final class HubClient {
     this.timeout = b.timeout;
     this.maxRetries = b.maxRetries;
     this.retryWait = b.retryWait;
+    this.stallTimeout = b.stallTimeout != null ? b.stallTimeout : b.timeout;
+    this.retryBudget = b.retryBudget;
     // redirects are followed by hand: the Hub's headers sit on the redirect itself, and the token must not follow
     // a redirect to another host (the CDN URL is signed)
     this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(b.timeout)
@@ -108,6 +119,8 @@ public final class HubClient {
     private Path cacheDir;
     private DownloadProgress progress = DownloadProgress.NONE;
     private Duration timeout = Duration.ofSeconds(10);
+    private Duration stallTimeout;
+    private Duration retryBudget = Duration.ofMinutes(10);
     private int maxRetries = 5;
     private Duration retryWait = Duration.ofSeconds(1);
 
@@ -158,7 +171,28 @@ public final class HubClient {
       return this;
     }
 
-    /** Consecutive failed attempts to resume a file before giving up (default 5), and the pause between them. */
+    /**
+     * How long a response body may send nothing before the transfer is treated as a lost connection and resumed
+     * (default: the {@link #timeout}, as huggingface_hub's read timeout).
+     */
+    public Builder stallTimeout(Duration stallTimeout) {
+      this.stallTimeout = Objects.requireNonNull(stallTimeout, "stallTimeout");
+      return this;
+    }
+
+    /**
+     * How long a file may go without reaching bytes it never had before, across retries, before the download gives
+     * up (default 10 minutes). Bounds a server that keeps answering but never gets further.
+     */
+    public Builder retryBudget(Duration retryBudget) {
+      this.retryBudget = Objects.requireNonNull(retryBudget, "retryBudget");
+      return this;
+    }
+
+    /**
+     * Failed attempts in a row, without new bytes, before a file's download gives up (default 5), and the pause
+     * between them.
+     */
     public Builder retries(int maxRetries, Duration wait) {
       if (maxRetries < 0) throw new IllegalArgumentException("maxRetries < 0");
       this.maxRetries = maxRetries;
@@ -524,8 +558,17 @@ public final class HubClient {
     if (size >= 0) checkDiskSpace(incomplete.getParent(), size - have, what);
     if (have > 0) LOG.info("{}: resuming at {} of {} bytes", what, have, size);
     progress.started(file, size, have);
+    // The budget resets only when bytes arrive that the file never had (a server that ignores Range and drops the
+    // connection at the same point must not retry forever), and the whole run is bounded by retryBudget.
     int retries = maxRetries;
+    long best = have;
+    long lastGain = System.nanoTime();
+    int attempts = 0;
     while (size < 0 || have < size) {
+      if (attempts++ > 0 && System.nanoTime() - lastGain > retryBudget.toNanos()) {
+        throw new HubException(Kind.NETWORK, what + ": no progress past " + best + " of " + size + " bytes in "
+            + retryBudget.toSeconds() + " s over " + (attempts - 1) + " attempts; run the command again to resume");
+      }
       HttpResponse<InputStream> r;
       try {
         r = followGet(meta, have, what);
@@ -563,18 +606,22 @@ public final class HubClient {
           OutputStream out = Files.newOutputStream(incomplete, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
         byte[] buf = new byte[1 << 16];
         while (true) {
-          int n = in.read(buf);
+          int n = readWithin(in, buf, what);
           if (n < 0) break;
           write(out, buf, n, incomplete, what);
           have += n;
-          retries = maxRetries;
+          if (have > best) {
+            best = have;
+            lastGain = System.nanoTime();
+            retries = maxRetries;
+          }
           progress.advanced(file, have);
         }
       } catch (IOException e) {
         if (e instanceof DiskWriteException d) throw d.toHubException();
         if (--retries < 0) {
           throw new HubException(Kind.NETWORK, what + ": connection lost after " + have + " of " + size + " bytes ("
-              + e.getMessage() + "); run the command again to resume", e);
+              + e.getMessage() + "), " + attempts + " attempts; run the command again to resume", e);
         }
         pause(what, "connection lost after " + have + " bytes (" + e.getMessage() + ")");
         continue;
@@ -584,6 +631,28 @@ public final class HubClient {
         throw new HubException(Kind.NETWORK, what + ": the server sends no data after " + have + " of " + size
             + " bytes; run the command again to resume");
       }
+    }
+  }
+
+  /**
+   * One read of a response body, given up (as a lost connection) when nothing arrives within the stall timeout; the
+   * stream is then closed, which ends the blocked read.
+   */
+  private int readWithin(InputStream in, byte[] buf, String what) throws IOException {
+    java.util.concurrent.Future<Integer> read = BODY_READERS.submit(() -> in.read(buf));
+    try {
+      return read.get(stallTimeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      read.cancel(true);
+      in.close();
+      throw new IOException("no data for " + stallTimeout.toMillis() / 1000.0 + " s");
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof IOException io) throw io;
+      throw new IOException(e.getCause());
+    } catch (InterruptedException e) {
+      read.cancel(true);
+      Thread.currentThread().interrupt();
+      throw new HubException(Kind.NETWORK, what + ": interrupted", e);
     }
   }
 

@@ -53,6 +53,8 @@ public final class FakeHub implements AutoCloseable {
   private volatile String cdnHost = "127.0.0.1";
   private volatile String requiredToken;
   private volatile boolean ignoreRange;
+  private final Map<String, Integer> stallsLeft = new ConcurrentHashMap<>();
+  private volatile long stallAfter;
   private volatile long throttleMillisPerChunk;
 
   private FakeHub(String repoId) {
@@ -136,6 +138,13 @@ public final class FakeHub implements AutoCloseable {
   }
 
   /** Answers every Range request with the whole file (200), as some proxies do. */
+  /** The next {@code times} GETs of {@code file} send {@code bytes} bytes, then nothing, holding the connection. */
+  public FakeHub stall(String file, long bytes, int times) {
+    stallAfter = bytes;
+    stallsLeft.put(file, times);
+    return this;
+  }
+
   public FakeHub ignoreRange(boolean on) {
     ignoreRange = on;
     return this;
@@ -359,6 +368,8 @@ public final class FakeHub implements AutoCloseable {
     long limit = length;
     boolean cutThis = cutsLeft.computeIfPresent(file, (k, v) -> v - 1) != null && cutsLeft.get(file) >= 0;
     if (cutThis) limit = Math.min(length, cutAfter);
+    boolean stallThis = stallsLeft.computeIfPresent(file, (k, v) -> v - 1) != null && stallsLeft.get(file) >= 0;
+    if (stallThis) limit = Math.min(length, stallAfter);
     ex.sendResponseHeaders(status, length == 0 ? -1 : length);
     OutputStream out = ex.getResponseBody();
     AtomicLong served = bytesServed.computeIfAbsent(file, k -> new AtomicLong());
@@ -376,6 +387,14 @@ public final class FakeHub implements AutoCloseable {
           return;
         }
       }
+    }
+    if (stallThis && limit < length) {
+      try {
+        Thread.sleep(120_000);                 // a server that keeps the connection open and sends nothing more
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return;
     }
     if (cutThis && limit < length) {
       // closing with bytes still owed makes the JDK server drop the connection: the client sees a cut

@@ -196,6 +196,42 @@ class HubClientTest {
   }
 
   @Test
+  void aServerThatIgnoresRangeAndDropsAtTheSamePointIsNotRetriedForever() {
+    hub.ignoreRange(true).cut(UNET, 1000, 1000);   // before: every 1000 bytes received reset the retry budget
+    HubClient client = HubClient.builder(env()).retries(3, Duration.ZERO).build();
+    long start = System.nanoTime();
+    assertThatThrownBy(() -> download(client))
+        .isInstanceOfSatisfying(HubException.class, e -> assertThat(e.kind()).isEqualTo(Kind.NETWORK))
+        .hasMessageContaining(UNET).hasMessageContaining("run the command again to resume");
+    assertThat(hub.contentGets(UNET)).hasSize(4);                  // the first attempt and three retries
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(30));
+  }
+
+  @Test
+  void aBodyThatStallsIsGivenUpOnAndResumed() throws IOException {
+    hub.stall(UNET, 500_000, 1);                  // the first GET sends 500 000 bytes, then nothing
+    HubClient client = HubClient.builder(env()).retries(2, Duration.ZERO).stallTimeout(Duration.ofMillis(500))
+        .build();
+    long start = System.nanoTime();
+    Path snapshot = download(client);
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(30));
+    List<FakeHub.Request> gets = hub.contentGets(UNET);
+    assertThat(gets).hasSize(2);
+    assertThat(rangeStart(gets.get(1))).isPositive().isLessThanOrEqualTo(500_000);
+    assertThat(FakeHub.sha256(Files.readAllBytes(snapshot.resolve(UNET)))).isEqualTo(hub.etag(UNET));
+  }
+
+  @Test
+  void retriesAreBoundedInTimeToo() {
+    hub.cut(UNET, 0, 1000);
+    HubClient client = HubClient.builder(env()).retries(1000, Duration.ofMillis(50)).retryBudget(Duration.ofMillis(300))
+        .build();
+    assertThatThrownBy(() -> download(client)).isInstanceOf(HubException.class)
+        .hasMessageContaining("no progress past 0 of").hasMessageContaining("run the command again to resume");
+    assertThat(hub.contentGets(UNET).size()).isLessThan(50);
+  }
+
+  @Test
   void connectionCutsWithoutProgressGiveUpNamingTheFileAndKeepWhatArrived() throws IOException {
     Path blobs = Files.createDirectories(repoFolder().resolve("blobs"));
     Path incomplete = blobs.resolve(hub.etag(UNET) + ".incomplete");

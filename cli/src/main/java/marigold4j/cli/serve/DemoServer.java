@@ -35,6 +35,8 @@ import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.MemoryCacheImageInputStream;
+import marigold4j.estimator.OutputFormat;
+import marigold4j.estimator.OutputFormats;
 import marigold4j.cli.serve.ServedModel.Output;
 import marigold4j.cli.serve.ServedModel.Settings;
 import marigold4j.image.ImageInput;
@@ -69,7 +71,9 @@ public final class DemoServer implements AutoCloseable {
   /** Generous ceilings for request fields (the checkpoint's defaults are far below). */
   static final int MAX_ENSEMBLE_SIZE = 20;
   static final int MAX_DENOISING_STEPS = 100;
-  private static final List<String> FORMATS = List.of("json", "png16", "colored", "npy");
+  /** {@code json} and every file kind of the output registry ({@code png16}, {@code colored}, {@code npy}, ...). */
+  private static final List<String> FORMATS = java.util.stream.Stream.concat(java.util.stream.Stream.of("json"),
+      OutputFormats.kinds().stream()).toList();
   /** Room for the multipart framing and text fields around the image. */
   private static final long FORM_OVERHEAD = 64 * 1024;
 
@@ -321,8 +325,9 @@ public final class DemoServer implements AutoCloseable {
 
   private int download(HttpExchange ex, String rest) {
     String[] p = rest.split("/", -1);
-    if (p.length != 2 || !List.of("png16", "colored", "npy").contains(p[1])) {
-      throw new HttpError(404, "no such page: /api/results/" + rest + " (files are png16, colored, npy)");
+    if (p.length != 2 || !OutputFormats.kinds().contains(p[1])) {
+      throw new HttpError(404, "no such page: /api/results/" + rest + " (files are "
+          + String.join(", ", OutputFormats.kinds()) + ")");
     }
     ResultStore.Entry e = results.get(p[0]);
     if (e == null) {
@@ -334,22 +339,18 @@ public final class DemoServer implements AutoCloseable {
 
   private int sendFile(HttpExchange ex, ResultStore.Entry e, String kind, Map<String, String> extra) {
     Output out = e.output();
-    byte[] data = switch (kind) {
-      case "png16" -> out.png16();
-      case "colored" -> out.coloredPng();
-      default -> out.npy();
-    };
-    if (data == null) throw new HttpError(404, "a " + out.task().cliName() + " prediction has no 16-bit PNG");
-    // run.py's names: <name>_pred.npy, <name>_pred.png (16-bit), <name>_pred_colored.png
-    String file = e.baseName() + "_pred" + switch (kind) {
-      case "png16" -> ".png";
-      case "colored" -> "_colored.png";
-      default -> ".npy";
-    };
+    byte[] data = out.files().get(kind);
+    OutputFormat format = OutputFormats.find(out.task(), kind).orElse(null);
+    if (data == null || format == null) {
+      throw new HttpError(404, "a " + out.task().cliName() + " prediction has no " + kind + " file (it has "
+          + String.join(", ", out.files().keySet()) + ")");
+    }
+    // the names predict writes: <name>_pred.npy, <name>_pred.png (16-bit), <name>_pred_colored.png
+    String file = e.baseName() + format.suffix();
     Map<String, String> headers = new LinkedHashMap<>(extra);
     headers.put("Content-Disposition", "attachment; filename=\"" + file + "\"");
     headers.put("Cache-Control", "private, max-age=3600");
-    return send(ex, 200, kind.equals("npy") ? "application/octet-stream" : "image/png", data, headers);
+    return send(ex, 200, format.contentType(), data, headers);
   }
 
   // ---- POST /api/predict ---------------------------------------------------------------------------------------
@@ -368,9 +369,9 @@ public final class DemoServer implements AutoCloseable {
     String format = format(ex, form);
     ServedModel model = model(form);
     Modality task = task(form, model);
-    if (format.equals("png16") && task != Modality.DEPTH) {
-      throw new HttpError(400, "format png16 is the 16-bit depth PNG; a " + task.cliName() + " prediction has none "
-          + "(use colored or npy)");
+    if (!format.equals("json") && OutputFormats.find(task, format).isEmpty()) {
+      throw new HttpError(400, "format " + format + " is not a file of a " + task.cliName() + " prediction (use "
+          + String.join(" or ", OutputFormats.of(task).stream().map(OutputFormat::kind).toList()) + ")");
     }
     Settings s = settings(form, model, task);
     long seed = form.containsKey("seed") && !text(form, "seed").isEmpty() ? longField(form, "seed")
@@ -417,9 +418,7 @@ public final class DemoServer implements AutoCloseable {
     o.set("settings", settingsJson(s, model.hasDomains()));
     ObjectNode links = o.putObject("links");
     String base = "/api/results/" + id + "/";
-    if (out.png16() != null) links.put("png16", base + "png16");
-    links.put("colored", base + "colored");
-    links.put("npy", base + "npy");
+    for (String kind : out.files().keySet()) links.put(kind, base + kind);
     return sendJson(ex, 200, o);
   }
 
@@ -449,7 +448,7 @@ public final class DemoServer implements AutoCloseable {
     if (f != null && !f.isEmpty()) {
       f = f.toLowerCase(Locale.ROOT);
       if (!FORMATS.contains(f)) {
-        throw new HttpError(400, "unknown format '" + f + "' (use json, png16, colored or npy)");
+        throw new HttpError(400, "unknown format '" + f + "' (use " + String.join(", ", FORMATS) + ")");
       }
       return f;
     }

@@ -1,6 +1,8 @@
 package marigold4j.cli.serve;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import marigold4j.estimator.DensePrediction;
 import marigold4j.estimator.Estimator;
 import marigold4j.estimator.EstimatorSettings;
@@ -62,12 +64,12 @@ public final class EstimatorServedModel implements ServedModel {
         .build();
     DensePrediction p = estimator.predict(image, settings, estimator.seeded(seed));
     Prediction map = p.map(task);
-    return new Output(task, map.width(), map.height(), encode(p, task, "npy"), encode(p, task, "png16"),
-        encode(p, task, "colored"));
-  }
-
-  private static byte[] encode(DensePrediction p, Modality task, String kind) {
-    return OutputFormats.find(task, kind).map(f -> f.encode(p)).orElse(null);
+    Map<String, byte[]> files = new LinkedHashMap<>();
+    for (OutputFormat f : OutputFormats.of(task)) {
+      byte[] data = f.encode(p);
+      if (data != null) files.put(f.kind(), data);
+    }
+    return new Output(task, map.width(), map.height(), files);
   }
 
   /** The estimator served. */

@@ -1,6 +1,7 @@
 package marigold4j.cli.serve;
 
 import java.util.List;
+import java.util.Map;
 import marigold4j.image.PilImage;
 import marigold4j.models.geowizard.GeoWizardConditioning.Domain;
 import marigold4j.pipeline.Modality;
@@ -48,16 +49,31 @@ public interface ServedModel extends AutoCloseable {
   record Settings(int processingRes, int ensembleSize, int denoisingSteps, NoiseType noise, Domain domain) {}
 
   /**
-   * One prediction as the files run.py writes, encoded in memory.
-   *
-   * @param npy the {@code .npy} file: float32 (H, W) depth or (3, H, W) normals (GeoWizard normals: (H, W, 3))
-   * @param png16 the 16-bit depth PNG, or null for normals
-   * @param coloredPng the colourised visualisation (8-bit RGB PNG)
+   * One prediction as the files {@code predict} writes, encoded in memory, by the name clients ask for them
+   * ({@link marigold4j.estimator.OutputFormats#kinds()}: {@code npy}, {@code png16}, {@code colored}); a kind the
+   * map has no file of is absent.
    */
-  record Output(Modality task, int width, int height, byte[] npy, byte[] png16, byte[] coloredPng) {
+  record Output(Modality task, int width, int height, Map<String, byte[]> files) {
+    public Output {
+      files = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(files));
+    }
+
+    /** The three run.py files (png16 null for normals). */
+    public Output(Modality task, int width, int height, byte[] npy, byte[] png16, byte[] coloredPng) {
+      this(task, width, height, files(npy, png16, coloredPng));
+    }
+
+    private static Map<String, byte[]> files(byte[] npy, byte[] png16, byte[] colored) {
+      Map<String, byte[]> m = new java.util.LinkedHashMap<>();
+      if (npy != null) m.put("npy", npy);
+      if (png16 != null) m.put("png16", png16);
+      if (colored != null) m.put("colored", colored);
+      return m;
+    }
+
     /** Bytes held, for the result cache's budget. */
     public long bytes() {
-      return npy.length + (png16 == null ? 0 : png16.length) + coloredPng.length;
+      return files.values().stream().mapToLong(b -> b.length).sum();
     }
   }
 }

@@ -47,9 +47,9 @@ class MultipartTest {
 
   @Test
   void namesDownloadsFromTheUploadWithoutItsFolders() {
-    assertThat(DemoServer.baseName("../../etc/pass wd.png")).isEqualTo("pass_wd");
-    assertThat(DemoServer.baseName("C:\\photos\\cat.jpeg")).isEqualTo("cat");
-    assertThat(DemoServer.baseName(".hidden")).isEqualTo("image");
-    assertThat(DemoServer.safeFileName("")).isEqualTo("image");
+    assertThat(PredictForm.baseName("../../etc/pass wd.png")).isEqualTo("pass_wd");
+    assertThat(PredictForm.baseName("C:\\photos\\cat.jpeg")).isEqualTo("cat");
+    assertThat(PredictForm.baseName(".hidden")).isEqualTo("image");
+    assertThat(PredictForm.safeFileName("")).isEqualTo("image");
   }
 }

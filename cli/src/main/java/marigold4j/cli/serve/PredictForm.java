@@ -1,0 +1,233 @@
+package marigold4j.cli.serve;
+
+import com.sun.net.httpserver.HttpExchange;
+import java.io.IOException;
+import java.security.SecureRandom;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
+import marigold4j.cli.serve.ServedModel.Settings;
+import marigold4j.estimator.OutputFormat;
+import marigold4j.estimator.OutputFormats;
+import marigold4j.models.geowizard.GeoWizardConditioning.Domain;
+import marigold4j.pipeline.Modality;
+import marigold4j.pipeline.NoiseType;
+
+/**
+ * {@code POST /api/predict}'s form, read and checked before any work is queued: the image (size, type and
+ * dimensions from its header), the model and task, the settings within the server's limits, the seed and the
+ * answer's format. Every problem is an {@link HttpError} naming the field.
+ */
+final class PredictForm {
+  /** Generous ceilings for request fields (the checkpoint's defaults are far below). */
+  static final int MAX_ENSEMBLE_SIZE = 20;
+  static final int MAX_DENOISING_STEPS = 100;
+  /** {@code json} and every file kind of the output registry ({@code png16}, {@code colored}, {@code npy}, ...). */
+  static final List<String> FORMATS = Stream.concat(Stream.of("json"), OutputFormats.kinds().stream()).toList();
+  /** Room for the multipart framing and text fields around the image. */
+  private static final long FORM_OVERHEAD = 64 * 1024;
+
+  /**
+   * A checked request.
+   *
+   * @param format {@code json} or a file kind of the task's map
+   * @param uploadName the upload's file name made safe (messages only)
+   * @param baseName the stem of the download names
+   * @param width the image's width from its header
+   */
+  record Request(ServedModel model, Modality task, Settings settings, long seed, String format, byte[] image,
+      String uploadName, String baseName, int width, int height) {}
+
+  private PredictForm() {}
+
+  /** Reads and checks the request of {@code ex} against the loaded models and the server's limits. */
+  static Request read(HttpExchange ex, List<ServedModel> models, DemoServer.Config config, SecureRandom seeds) {
+    String boundary = Multipart.boundary(ex.getRequestHeaders().getFirst("Content-Type"));
+    byte[] body = HttpIo.readBody(ex, config.maxUploadBytes() + FORM_OVERHEAD, tooLarge(config));
+    Map<String, Multipart.Part> form = Multipart.parse(body, boundary);
+    Multipart.Part image = form.get("image");
+    if (image == null || image.filename() == null) {
+      throw new HttpError(400, "missing the image: send it as the multipart file field 'image'");
+    }
+    if (image.data().length == 0) throw new HttpError(400, "the uploaded image is empty");
+    if (image.data().length > config.maxUploadBytes()) throw tooLarge(config);
+    String format = format(ex, form);
+    ServedModel model = model(form, models);
+    Modality task = task(form, model);
+    if (!format.equals("json") && OutputFormats.find(task, format).isEmpty()) {
+      throw new HttpError(400, "format " + format + " is not a file of a " + task.cliName() + " prediction (use "
+          + String.join(" or ", OutputFormats.of(task).stream().map(OutputFormat::kind).toList()) + ")");
+    }
+    Settings s = settings(form, model, task, config);
+    long seed = form.containsKey("seed") && !text(form, "seed").isEmpty() ? longField(form, "seed")
+        : seeds.nextLong() >>> 32;                         // a short random seed, reported so a run can be repeated
+    int[] size = probe(image.data(), config);
+    if (s.processingRes() == 0 && Math.max(size[0], size[1]) > config.maxProcessingRes()) {
+      throw new HttpError(400, "processing_res 0 (native resolution) is limited to images of at most "
+          + config.maxProcessingRes() + " px on the long edge; this one is " + size[0] + "x" + size[1]
+          + ": choose a processing_res");
+    }
+    return new Request(model, task, s, seed, format, image.data(), safeFileName(image.filename()),
+        baseName(image.filename()), size[0], size[1]);
+  }
+
+  static HttpError tooLarge(DemoServer.Config config) {
+    return new HttpError(413, "upload too large (limit " + config.maxUploadBytes() + " bytes)");
+  }
+
+  private static String format(HttpExchange ex, Map<String, Multipart.Part> form) {
+    String f = form.containsKey("format") ? text(form, "format") : HttpIo.query(ex, "format");
+    if (f != null && !f.isEmpty()) {
+      f = f.toLowerCase(Locale.ROOT);
+      if (!FORMATS.contains(f)) {
+        throw new HttpError(400, "unknown format '" + f + "' (use " + String.join(", ", FORMATS) + ")");
+      }
+      return f;
+    }
+    String accept = ex.getRequestHeaders().getFirst("Accept");
+    if (accept == null || accept.contains("application/json") || accept.contains("*/*")) return "json";
+    if (accept.contains("application/x-npy") || accept.contains("application/octet-stream")) return "npy";
+    if (accept.contains("image/png")) return "colored";
+    return "json";
+  }
+
+  private static ServedModel model(Map<String, Multipart.Part> form, List<ServedModel> models) {
+    String id = form.containsKey("model") ? text(form, "model") : "";
+    Modality task = form.containsKey("task") && !text(form, "task").isEmpty() ? parseTask(text(form, "task")) : null;
+    if (id.isEmpty()) {
+      for (ServedModel m : models) if (task == null || m.tasks().contains(task)) return m;
+      throw new HttpError(400, "no loaded model predicts " + task.cliName() + " (loaded: " + ids(models) + ")");
+    }
+    for (ServedModel m : models) if (m.id().equals(id)) return m;
+    throw new HttpError(400, "unknown model '" + id + "' (loaded: " + ids(models) + ")");
+  }
+
+  private static String ids(List<ServedModel> models) {
+    return String.join(", ", models.stream().map(ServedModel::id).toList());
+  }
+
+  private static Modality task(Map<String, Multipart.Part> form, ServedModel model) {
+    if (!form.containsKey("task") || text(form, "task").isEmpty()) return model.tasks().get(0);
+    Modality t = parseTask(text(form, "task"));
+    if (!model.tasks().contains(t)) {
+      throw new HttpError(400, "model '" + model.id() + "' does not predict " + t.cliName());
+    }
+    return t;
+  }
+
+  private static Modality parseTask(String s) {
+    try {
+      return Modality.parse(s);
+    } catch (IllegalArgumentException e) {
+      throw new HttpError(400, "unknown task '" + s + "' (use depth or normals)");
+    }
+  }
+
+  private static Settings settings(Map<String, Multipart.Part> form, ServedModel model, Modality task,
+      DemoServer.Config config) {
+    Settings d = model.defaults(task);
+    int res = intField(form, "processing_res", d.processingRes(), 0, config.maxProcessingRes());
+    int ens = intField(form, "ensemble_size", d.ensembleSize(), 1, MAX_ENSEMBLE_SIZE);
+    int steps = intField(form, "denoising_steps", d.denoisingSteps(), 1, MAX_DENOISING_STEPS);
+    NoiseType noise = d.noise();
+    if (form.containsKey("noise") && !text(form, "noise").isEmpty()) {
+      try {
+        noise = NoiseType.parse(text(form, "noise"));
+      } catch (IllegalArgumentException e) {
+        throw new HttpError(400, e.getMessage());
+      }
+    }
+    Domain domain = d.domain();
+    if (form.containsKey("domain") && !text(form, "domain").isEmpty()) {
+      if (!model.hasDomains()) throw new HttpError(400, "model '" + model.id() + "' takes no domain");
+      try {
+        domain = Domain.parse(text(form, "domain"));
+      } catch (IllegalArgumentException e) {
+        throw new HttpError(400, e.getMessage());
+      }
+    }
+    return new Settings(res, ens, steps, noise, domain);
+  }
+
+  /** Width and height from the image header, before anything is decoded. */
+  private static int[] probe(byte[] data, DemoServer.Config config) {
+    try (ImageInputStream in = new MemoryCacheImageInputStream(new java.io.ByteArrayInputStream(data))) {
+      Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+      if (!readers.hasNext()) throw new HttpError(415, "the upload is not an image (PNG or JPEG expected)");
+      ImageReader reader = readers.next();
+      try {
+        String format = reader.getFormatName().toLowerCase(Locale.ROOT);
+        if (!format.equals("png") && !format.equals("jpeg")) {
+          throw new HttpError(415, "unsupported image type '" + format + "' (PNG or JPEG expected)");
+        }
+        reader.setInput(in, true, true);
+        int w = reader.getWidth(0);
+        int h = reader.getHeight(0);
+        if ((long) w * h > config.maxPixels()) {
+          throw new HttpError(413, "image too large: " + w + "x" + h + " pixels (limit " + config.maxPixels()
+              + " pixels)");
+        }
+        return new int[] {w, h};
+      } finally {
+        reader.dispose();
+      }
+    } catch (IOException e) {
+      throw new HttpError(400, "cannot read the image header (corrupt or truncated): " + e.getMessage());
+    }
+  }
+
+  private static String text(Map<String, Multipart.Part> form, String name) {
+    return form.get(name).text().trim();
+  }
+
+  private static int intField(Map<String, Multipart.Part> form, String name, int dflt, int min, int max) {
+    if (!form.containsKey(name) || text(form, name).isEmpty()) return dflt;
+    String v = text(form, name);
+    int x;
+    try {
+      x = Integer.parseInt(v);
+    } catch (NumberFormatException e) {
+      throw new HttpError(400, name + " must be an integer, got '" + abbreviate(v) + "'");
+    }
+    if (x < min || x > max) throw new HttpError(400, name + " must be in " + min + ".." + max + ", got " + x);
+    return x;
+  }
+
+  private static long longField(Map<String, Multipart.Part> form, String name) {
+    String v = text(form, name);
+    try {
+      return Long.parseLong(v);
+    } catch (NumberFormatException e) {
+      throw new HttpError(400, name + " must be an integer, got '" + abbreviate(v) + "'");
+    }
+  }
+
+  private static String abbreviate(String s) {
+    return s.length() > 40 ? s.substring(0, 40) + "..." : s;
+  }
+
+  /**
+   * The stem of the download names: the upload's file name without folders or extension, restricted to safe
+   * characters (it only ever appears in a Content-Disposition header).
+   */
+  static String baseName(String filename) {
+    String n = safeFileName(filename);
+    int dot = n.lastIndexOf('.');
+    return dot > 0 ? n.substring(0, dot) : n;
+  }
+
+  /** The upload's file name without folders, restricted to safe characters; only used in messages and headers. */
+  static String safeFileName(String filename) {
+    String n = filename == null ? "" : filename;
+    n = n.substring(Math.max(n.lastIndexOf('/'), n.lastIndexOf('\\')) + 1);
+    n = n.replaceAll("[^A-Za-z0-9._-]", "_");
+    if (n.length() > 100) n = n.substring(n.length() - 100);
+    return n.isEmpty() || n.startsWith(".") ? "image" + n : n;
+  }
+}

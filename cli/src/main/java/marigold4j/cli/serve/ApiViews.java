@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.List;
 import java.util.Locale;
 import marigold4j.cli.serve.ServedModel.Output;
-import marigold4j.cli.serve.ServedModel.Settings;
+import marigold4j.estimator.EstimatorSettings;
 import marigold4j.models.geowizard.GeoWizardConditioning.Domain;
 import marigold4j.pipeline.Modality;
 
@@ -53,7 +53,7 @@ final class ApiViews {
     return o;
   }
 
-  static ObjectNode settings(Settings s, boolean domains) {
+  static ObjectNode settings(EstimatorSettings s, boolean domains) {
     ObjectNode o = HttpIo.JSON.createObjectNode();
     o.put("processing_res", s.processingRes());
     o.put("ensemble_size", s.ensembleSize());

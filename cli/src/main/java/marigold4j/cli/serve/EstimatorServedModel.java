@@ -47,21 +47,17 @@ public final class EstimatorServedModel implements ServedModel {
   }
 
   @Override
-  public Settings defaults(Modality task) {
-    EstimatorSettings d = estimator.defaults();
-    return new Settings(d.processingRes(), d.ensembleSize(), d.denoisingSteps(), d.noise(), d.domain());
+  public EstimatorSettings defaults(Modality task) {
+    return estimator.defaults();
   }
 
   @Override
-  public Output predict(PilImage image, Modality task, Settings s, long seed) {
+  public Output predict(PilImage image, Modality task, EstimatorSettings settings, long seed) {
     if (!estimator.maps().contains(task)) {
       throw new IllegalArgumentException("model '" + id + "' predicts "
           + String.join(" and ", estimator.maps().stream().map(Modality::cliName).toList()) + ", not "
           + task.cliName());
     }
-    EstimatorSettings settings = EstimatorSettings.builder().processingRes(s.processingRes())
-        .ensembleSize(s.ensembleSize()).denoisingSteps(s.denoisingSteps()).noise(s.noise()).domain(s.domain())
-        .build();
     DensePrediction p = estimator.predict(image, settings, estimator.seeded(seed));
     Prediction map = p.map(task);
     Map<String, byte[]> files = new LinkedHashMap<>();

@@ -12,7 +12,7 @@ import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.MemoryCacheImageInputStream;
-import marigold4j.cli.serve.ServedModel.Settings;
+import marigold4j.estimator.EstimatorSettings;
 import marigold4j.estimator.OutputFormat;
 import marigold4j.estimator.OutputFormats;
 import marigold4j.models.geowizard.GeoWizardConditioning.Domain;
@@ -41,7 +41,7 @@ final class PredictForm {
    * @param baseName the stem of the download names
    * @param width the image's width from its header
    */
-  record Request(ServedModel model, Modality task, Settings settings, long seed, String format, byte[] image,
+  record Request(ServedModel model, Modality task, EstimatorSettings settings, long seed, String format, byte[] image,
       String uploadName, String baseName, int width, int height) {}
 
   private PredictForm() {}
@@ -64,7 +64,7 @@ final class PredictForm {
       throw new HttpError(400, "format " + format + " is not a file of a " + task.cliName() + " prediction (use "
           + String.join(" or ", OutputFormats.of(task).stream().map(OutputFormat::kind).toList()) + ")");
     }
-    Settings s = settings(form, model, task, config);
+    EstimatorSettings s = settings(form, model, task, config);
     long seed = form.containsKey("seed") && !text(form, "seed").isEmpty() ? longField(form, "seed")
         : seeds.nextLong() >>> 32;                         // a short random seed, reported so a run can be repeated
     int[] size = probe(image.data(), config);
@@ -129,9 +129,9 @@ final class PredictForm {
     }
   }
 
-  private static Settings settings(Map<String, Multipart.Part> form, ServedModel model, Modality task,
+  private static EstimatorSettings settings(Map<String, Multipart.Part> form, ServedModel model, Modality task,
       DemoServer.Config config) {
-    Settings d = model.defaults(task);
+    EstimatorSettings d = model.defaults(task);
     int res = intField(form, "processing_res", d.processingRes(), 0, config.maxProcessingRes());
     int ens = intField(form, "ensemble_size", d.ensembleSize(), 1, MAX_ENSEMBLE_SIZE);
     int steps = intField(form, "denoising_steps", d.denoisingSteps(), 1, MAX_DENOISING_STEPS);
@@ -152,7 +152,9 @@ final class PredictForm {
         throw new HttpError(400, e.getMessage());
       }
     }
-    return new Settings(res, ens, steps, noise, domain);
+    // only what the API offers; the rest stays the model's default
+    return EstimatorSettings.builder().processingRes(res).ensembleSize(ens).denoisingSteps(steps).noise(noise)
+        .domain(model.hasDomains() ? domain : null).build();
   }
 
   /** Width and height from the image header, before anything is decoded. */

@@ -2,10 +2,9 @@ package marigold4j.cli.serve;
 
 import java.util.List;
 import java.util.Map;
+import marigold4j.estimator.EstimatorSettings;
 import marigold4j.image.PilImage;
-import marigold4j.models.geowizard.GeoWizardConditioning.Domain;
 import marigold4j.pipeline.Modality;
-import marigold4j.pipeline.NoiseType;
 
 /**
  * A loaded model as the server offers it: what it predicts, its defaults, and one prediction as encoded files.
@@ -21,8 +20,11 @@ public interface ServedModel extends AutoCloseable {
   /** What it predicts, in the order the page offers them. */
   List<Modality> tasks();
 
-  /** The settings a request gets when it gives none: the checkpoint's own defaults. */
-  Settings defaults(Modality task);
+  /**
+   * The settings a request gets when it gives none: the checkpoint's own defaults, with at least processing
+   * resolution, ensemble size, steps and noise set (and the domain where {@link #hasDomains()}).
+   */
+  EstimatorSettings defaults(Modality task);
 
   /** Whether the model takes a GeoWizard scene {@link Domain}. */
   default boolean hasDomains() {
@@ -35,18 +37,10 @@ public interface ServedModel extends AutoCloseable {
    * @param seed seeds the random draws as run.py's {@code --seed} (irrelevant with zeros noise)
    * @throws IllegalArgumentException when the settings are invalid for this model (the message says why)
    */
-  Output predict(PilImage image, Modality task, Settings settings, long seed);
+  Output predict(PilImage image, Modality task, EstimatorSettings settings, long seed);
 
   @Override
   void close();
-
-  /**
-   * The user-facing settings of one call.
-   *
-   * @param processingRes long edge before inference; 0 = native resolution
-   * @param domain GeoWizard's scene domain (ignored by other families)
-   */
-  record Settings(int processingRes, int ensembleSize, int denoisingSteps, NoiseType noise, Domain domain) {}
 
   /**
    * One prediction as the files {@code predict} writes, encoded in memory, by the name clients ask for them

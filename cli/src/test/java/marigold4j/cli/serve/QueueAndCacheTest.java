@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import marigold4j.estimator.EstimatorSettings;
 import marigold4j.image.PilImage;
 import marigold4j.pipeline.Modality;
 import marigold4j.pipeline.NoiseType;
@@ -43,12 +44,13 @@ class QueueAndCacheTest {
     }
 
     @Override
-    public Settings defaults(Modality task) {
-      return new Settings(0, 1, 1, NoiseType.ZEROS, null);
+    public EstimatorSettings defaults(Modality task) {
+      return EstimatorSettings.builder().processingRes(0).ensembleSize(1).denoisingSteps(1).noise(NoiseType.ZEROS)
+          .build();
     }
 
     @Override
-    public Output predict(PilImage image, Modality task, Settings settings, long seed) {
+    public Output predict(PilImage image, Modality task, EstimatorSettings settings, long seed) {
       started.countDown();
       try {
         if (!release.await(60, TimeUnit.SECONDS)) throw new IllegalStateException("never released");

@@ -47,14 +47,30 @@ public final class ConfigJson {
     return MAPPER;
   }
 
+  /**
+   * Where in the JSON a mapping error is, as {@code "key 'down_block_types[1]': "} (object keys and array indices,
+   * outermost first), or "" when Jackson gives no location.
+   */
+  public static String keyOf(com.fasterxml.jackson.databind.JsonMappingException e) {
+    StringBuilder sb = new StringBuilder();
+    for (com.fasterxml.jackson.databind.JsonMappingException.Reference r : e.getPath()) {
+      if (r.getFieldName() != null) {
+        if (sb.length() > 0) sb.append('.');
+        sb.append(r.getFieldName());
+      } else if (r.getIndex() >= 0) {
+        sb.append('[').append(r.getIndex()).append(']');
+      }
+    }
+    return sb.length() == 0 ? "" : "key '" + sb + "': ";
+  }
+
   public static <T> T read(Path file, Class<T> type) {
     try {
       return MAPPER.readValue(Files.readAllBytes(file), type);
     } catch (NoSuchFileException e) {
       throw new CheckpointException(file, "file not found");
     } catch (MismatchedInputException e) {
-      String path = e.getPath().isEmpty() ? "" : "key '" + e.getPath().get(e.getPath().size() - 1).getFieldName() + "': ";
-      throw new CheckpointException(file, path + e.getOriginalMessage());
+      throw new CheckpointException(file, keyOf(e) + e.getOriginalMessage());
     } catch (IOException e) {
       throw new CheckpointException(file, "invalid JSON: " + e.getMessage(), e);
     }

@@ -145,8 +145,7 @@ public record UNet2DConditionConfig(
     try {
       c = ConfigJson.mapper().treeToValue(json, UNet2DConditionConfig.class);
     } catch (MismatchedInputException e) {
-      String key = e.getPath().isEmpty() ? "" : "key '" + e.getPath().get(e.getPath().size() - 1).getFieldName() + "': ";
-      throw new CheckpointException(source + ": " + key + e.getOriginalMessage());
+      throw new CheckpointException(source + ": " + ConfigJson.keyOf(e) + e.getOriginalMessage());
     } catch (JsonProcessingException e) {
       throw new CheckpointException(source + ": invalid config: " + e.getOriginalMessage(), e);
     }

@@ -1,15 +1,13 @@
 package marigold4j.ensemble;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import marigold4j.torch.Engine;
+import marigold4j.torch.F;
 import marigold4j.torch.Tensors;
-import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptions;
-import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -82,7 +80,7 @@ public final class DepthEnsemble {
       // MAD: median absolute deviation from the median
       uncertainty = aligned.sub(pred).abs().median(0, false).get0();
     } else {
-      pred = aligned.mean(new long[] {0}, false, new ScalarTypeOptional());
+      pred = F.mean(aligned, new long[] {0}, false);
       uncertainty = aligned.std(new long[] {0}, true, false); // unbiased, as torch.std
     }
     Tensor min = pred.min();
@@ -132,14 +130,14 @@ public final class DepthEnsemble {
       try (PointerScope scope = new PointerScope()) {
         Tensor aligned = align(input, x); // (N, H, W)
         Tensor dists = pairwiseDifferences(aligned); // (N(N-1)/2, H, W)
-        Tensor sqrtDist = dists.pow(new Scalar(2.0)).mean().sqrt();
+        Tensor sqrtDist = dists.pow(F.s(2.0)).mean().sqrt();
         Tensor pred = reduction == Reduction.MEDIAN
             ? aligned.median(0, false).get0()
-            : aligned.mean(new long[] {0}, false, new ScalarTypeOptional());
+            : F.mean(aligned, new long[] {0}, false);
         // sqrt(x**2) as the original writes |x|: in float32 it can differ from |x| in the last bit
-        Tensor nearErr = pred.min().neg().pow(new Scalar(2.0)).sqrt();
-        Tensor farErr = pred.max().neg().add(new Scalar(1.0)).pow(new Scalar(2.0)).sqrt();
-        Tensor err = sqrtDist.add(nearErr.add(farErr).mul(new Scalar(regularizerStrength)));
+        Tensor nearErr = pred.min().neg().pow(F.s(2.0)).sqrt();
+        Tensor farErr = pred.max().neg().add(F.s(1.0)).pow(F.s(2.0)).sqrt();
+        Tensor err = sqrtDist.add(nearErr.add(farErr).mul(F.s(regularizerStrength)));
         return err.item_float();
       }
     };
@@ -191,11 +189,11 @@ public final class DepthEnsemble {
   /** d_i - d_j for the pairs i &lt; j in torch.combinations order, concatenated along dim 0. */
   private static Tensor pairwiseDifferences(Tensor aligned) {
     int n = (int) aligned.size(0);
-    TensorVector diffs = new TensorVector();
+    List<Tensor> diffs = new ArrayList<>();
     for (int i = 0; i < n; i++) {
-      for (int j = i + 1; j < n; j++) diffs.push_back(aligned.narrow(0, i, 1).sub(aligned.narrow(0, j, 1)));
+      for (int j = i + 1; j < n; j++) diffs.add(aligned.narrow(0, i, 1).sub(aligned.narrow(0, j, 1)));
     }
-    return torch.cat(diffs, 0);
+    return F.cat(0, diffs);
   }
 
   private static double[] doubleValues(Tensor t) {
@@ -206,8 +204,6 @@ public final class DepthEnsemble {
   }
 
   private static Tensor doubles(double[] v) {
-    try (DoublePointer p = new DoublePointer(v)) {
-      return torch.from_blob(p, new long[] {v.length}, new TensorOptions(torch.ScalarType.Double)).clone();
-    }
+    return Tensors.fromDoubles(v, v.length);
   }
 }

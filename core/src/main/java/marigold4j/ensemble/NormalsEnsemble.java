@@ -4,11 +4,7 @@ import java.util.Arrays;
 import marigold4j.torch.Engine;
 import marigold4j.torch.F;
 import marigold4j.torch.Tensors;
-import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.ScalarOptional;
-import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -31,23 +27,22 @@ public final class NormalsEnsemble {
           + Arrays.toString(Tensors.shape(normals)));
     }
     long n = normals.size(0);
-    Tensor unit = normals.div(l2OverDim1(normals).unsqueeze(1).add(new Scalar(1e-5))); // (N, 3, H, W)
+    Tensor unit = normals.div(l2OverDim1(normals).unsqueeze(1).add(F.s(1e-5))); // (N, 3, H, W)
     Tensor x = unit.select(1, 0);
     Tensor y = unit.select(1, 1);
     Tensor z = unit.select(1, 2);
-    ScalarTypeOptional keepType = new ScalarTypeOptional();
-    Tensor phi = torch.atan2(y, x).mean(new long[] {0}, false, keepType); // (H, W) azimuth
-    Tensor theta = torch.atan2(l2OverDim1(unit.narrow(1, 0, 2)), z).mean(new long[] {0}, false, keepType); // polar
+    Tensor phi = F.mean(torch.atan2(y, x), new long[] {0}, false); // (H, W) azimuth
+    Tensor theta = F.mean(torch.atan2(l2OverDim1(unit.narrow(1, 0, 2)), z), new long[] {0}, false); // polar
     Tensor sinTheta = theta.sin();
-    Tensor mean = torch.stack(new TensorVector(sinTheta.mul(phi.cos()), sinTheta.mul(phi.sin()), theta.cos()), 0);
+    Tensor mean = F.stack(0, sinTheta.mul(phi.cos()), sinTheta.mul(phi.sin()), theta.cos());
     Tensor cos = torch.cosine_similarity(mean.unsqueeze(0), unit, 1, 1e-8); // (N, H, W)
     Tensor angle = torch.acos(F.clamp(cos, -0.999, 0.999));
-    long index = angle.reshape(n, -1).sum(new long[] {-1}, false, keepType).argmin().item_long();
+    long index = F.sum(angle.reshape(n, -1), new long[] {-1}, false).argmin().item_long();
     return new Result(unit.select(0, index), index);
   }
 
   /** torch.norm(x, p=2, dim=1). */
   private static Tensor l2OverDim1(Tensor x) {
-    return torch.norm(x, new ScalarOptional(new Scalar(2.0)), new long[] {1}, false);
+    return F.norm2(x, new long[] {1}, false);
   }
 }

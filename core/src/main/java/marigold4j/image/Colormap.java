@@ -1,10 +1,7 @@
 package marigold4j.image;
 
-import marigold4j.torch.Engine;
 import marigold4j.torch.Tensors;
-import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -135,9 +132,6 @@ public final class Colormap {
     long[] outShape = new long[shape.length + 1];
     outShape[0] = 3;
     System.arraycopy(shape, 0, outShape, 1, shape.length);
-    Engine.init();
-    try (BytePointer p = new BytePointer(out)) {
-      return torch.from_blob(p, outShape, new TensorOptions(torch.ScalarType.Byte)).clone();
-    }
+    return Tensors.fromBytes(out, outShape);
   }
 }

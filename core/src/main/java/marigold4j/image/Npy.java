@@ -18,11 +18,9 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
-import marigold4j.torch.Engine;
 import marigold4j.torch.Tensors;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -353,12 +351,7 @@ public final class Npy {
 
   /** A CPU tensor holding a copy of the array. */
   public static Tensor toTensor(Array a) {
-    Engine.init();
-    TensorOptions opts = new TensorOptions(a.dtype().torchType());
-    if (a.data().length == 0) return torch.zeros(a.shape(), opts);
-    try (BytePointer p = new BytePointer(a.data())) {
-      return torch.from_blob(p, a.shape(), opts).clone();
-    }
+    return Tensors.fromRawBytes(a.data(), a.dtype().torchType(), a.shape());
   }
 
   private static long[] parseShape(String origin, String inner) {

@@ -1,11 +1,8 @@
 package marigold4j.image;
 
 import java.util.Objects;
-import marigold4j.torch.Engine;
-import org.bytedeco.javacpp.BytePointer;
+import marigold4j.torch.Tensors;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptions;
-import org.bytedeco.pytorch.global.torch;
 
 /**
  * An 8-bit image as PIL holds it right after {@code Image.open}: its mode and interleaved (H, W, bands) pixels.
@@ -103,9 +100,6 @@ public record PilImage(Mode mode, int width, int height, byte[] pixels) {
   }
 
   static Tensor hwcToTensor(byte[] hwc, int h, int w, int c) {
-    Engine.init();
-    try (BytePointer p = new BytePointer(hwc)) {
-      return torch.from_blob(p, new long[] {h, w, c}, new TensorOptions(torch.ScalarType.Byte)).clone();
-    }
+    return Tensors.fromBytes(hwc, h, w, c);
   }
 }

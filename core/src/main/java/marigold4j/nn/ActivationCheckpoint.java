@@ -6,14 +6,12 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import marigold4j.torch.Autograd;
 import marigold4j.torch.Tensors;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.BoolOptional;
 import org.bytedeco.pytorch.GradMode;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorVector;
-import org.bytedeco.pytorch.global.torch;
 
 /**
  * Activation (gradient) checkpointing for a forward pass run segment by segment, the memory-saving technique of
@@ -117,14 +115,14 @@ public final class ActivationCheckpoint implements SegmentRunner, AutoCloseable 
         }
         if (withGrad.isEmpty()) continue;
         List<Tensor> again = r.segment().forward(r.inputs(), false);
-        TensorVector outs = new TensorVector();
-        TensorVector grads = new TensorVector();
+        List<Tensor> outs = new ArrayList<>();
+        List<Tensor> grads = new ArrayList<>();
         for (int k : withGrad) {
           if (!again.get(k).requires_grad()) continue;                    // depends on nothing trainable
-          outs.push_back(again.get(k));
-          grads.push_back(r.outputs().get(k).grad());
+          outs.add(again.get(k));
+          grads.add(r.outputs().get(k).grad());
         }
-        if (outs.size() > 0) torch.backward(outs, grads, new BoolOptional(), false, new TensorVector());
+        if (!outs.isEmpty()) Autograd.backward(outs, grads);
         for (int k : withGrad) r.outputs().get(k).mutable_grad().reset();
       }
     }

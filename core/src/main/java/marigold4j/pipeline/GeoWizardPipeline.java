@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import marigold4j.checkpoint.CheckpointException;
-import marigold4j.checkpoint.ModelIndex;
 import marigold4j.ensemble.DepthEnsemble;
 import marigold4j.ensemble.NormalsEnsemble;
 import marigold4j.image.Colormap;
@@ -19,7 +18,6 @@ import marigold4j.models.clip.CLIPVisionModelWithProjection;
 import marigold4j.models.geowizard.GeoWizardConditioning;
 import marigold4j.models.geowizard.GeoWizardConditioning.Domain;
 import marigold4j.models.geowizard.GeoWizardUNet;
-import marigold4j.models.unet.UNet2DConditionConfig;
 import marigold4j.models.unet.UNet2DConditionModel;
 import marigold4j.models.vae.AutoencoderKL;
 import marigold4j.random.NoiseSource;
@@ -32,14 +30,8 @@ import marigold4j.torch.Scopes;
 import marigold4j.torch.Tensors;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
-import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.ScalarOptional;
-import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptions;
-import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -210,10 +202,8 @@ public final class GeoWizardPipeline implements AutoCloseable {
           normals.add(dn[1]);
         }
       }
-      Tensor depthPreds = torch.cat(new TensorVector(depths.toArray(new Tensor[0])), 0).to(torch.ScalarType.Float)
-          .cpu();                                                                          // (N, 1, H, W)
-      Tensor normalPreds = torch.cat(new TensorVector(normals.toArray(new Tensor[0])), 0).to(torch.ScalarType.Float)
-          .cpu();                                                                          // (N, 3, H, W)
+      Tensor depthPreds = F.cat(0, depths).to(torch.ScalarType.Float).cpu();               // (N, 1, H, W)
+      Tensor normalPreds = F.cat(0, normals).to(torch.ScalarType.Float).cpu();             // (N, 3, H, W)
       Tensor depth;
       Tensor normal;
       Tensor uncertainty = null;
@@ -261,7 +251,7 @@ public final class GeoWizardPipeline implements AutoCloseable {
     for (int i = 0; i < timesteps.length; i++) {
       try (PointerScope step = new PointerScope()) {
         Tensor t = Tensors.fromLongs(new long[] {timesteps[i], timesteps[i]}, 2).to(device, torch.ScalarType.Long);
-        Tensor unetIn = torch.cat(new TensorVector(rgb, latent), 1);                       // (2, 8, h, w), RGB first
+        Tensor unetIn = F.cat(1, rgb, latent);                                             // (2, 8, h, w), RGB first
         Tensor out = unet.forward(unetIn, t, encoderHiddenStates, classLabels);
         StepOutput s = sched.step(out.to(torch.ScalarType.Float), timesteps[i], latent.to(torch.ScalarType.Float));
         // the last step keeps the x0 prediction, not the (noisier) previous sample
@@ -270,11 +260,11 @@ public final class GeoWizardPipeline implements AutoCloseable {
         latent = next;
       }
     }
-    Tensor depth = vae.decode(latent.narrow(0, GeoWizardConditioning.DEPTH_ROW, 1).div(F.s(LATENT_SCALE)))
-        .mean(new long[] {1}, true, new ScalarTypeOptional());                             // (1, 1, H, W)
+    Tensor depth = F.mean(vae.decode(latent.narrow(0, GeoWizardConditioning.DEPTH_ROW, 1).div(F.s(LATENT_SCALE))),
+        new long[] {1}, true);                                                             // (1, 1, H, W)
     depth = F.clamp(depth, -1.0, 1.0).add(F.s(1.0)).div(F.s(2.0));
     Tensor normal = vae.decode(latent.narrow(0, GeoWizardConditioning.NORMAL_ROW, 1).div(F.s(LATENT_SCALE)));
-    Tensor norm = normal.norm(new ScalarOptional(F.s(2)), new long[] {1}, true);          // (1, 1, H, W)
+    Tensor norm = F.norm2(normal, new long[] {1}, true);                                  // (1, 1, H, W)
     normal = normal.div(norm.add(F.s(1e-5))).mul(F.s(-1.0));                               // (1, 3, H, W)
     return new Tensor[] {depth, normal};
   }

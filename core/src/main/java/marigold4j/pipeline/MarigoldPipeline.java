@@ -30,10 +30,7 @@ import marigold4j.torch.Tensors;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -244,8 +241,7 @@ public final class MarigoldPipeline implements AutoCloseable {
         Tensor batch = rgbNorm.unsqueeze(0).expand(b, -1, -1, -1).contiguous();
         preds.add(singleInfer(batch, options, noise, call));
       }
-      Tensor stacked = torch.cat(new TensorVector(preds.toArray(new Tensor[0])), 0).to(torch.ScalarType.Float)
-          .cpu();                                          // (N, 1, h, w) depth or (N, 3, h, w) normals
+      Tensor stacked = F.cat(0, preds).to(torch.ScalarType.Float).cpu(); // (N, 1, h, w) depth or (N, 3, h, w) normals
       Tensor pred;
       Tensor uncertainty = null;
       if (n > 1) {
@@ -260,8 +256,7 @@ public final class MarigoldPipeline implements AutoCloseable {
         pred = normals ? stacked.squeeze(0) : stacked.squeeze(0).squeeze(0);
       }
       if (normals) {
-        pred = pred.div(pred.norm(new org.bytedeco.pytorch.ScalarOptional(F.s(2)), new long[] {0}, true)
-            .add(F.s(1e-5)));
+        pred = pred.div(F.norm2(pred, new long[] {0}, true).add(F.s(1e-5)));
       } else {
         double min = pred.min().item_double();
         double max = pred.max().item_double();
@@ -300,7 +295,7 @@ public final class MarigoldPipeline implements AutoCloseable {
     for (int i = 0; i < timesteps.length; i++) {
       try (PointerScope step = new PointerScope()) {
         Tensor t = torch.tensor(new long[] {timesteps[i]}).squeeze().to(device, torch.ScalarType.Long);
-        Tensor unetIn = torch.cat(new TensorVector(rgbLatent, latent), 1);   // RGB latent first, as trained
+        Tensor unetIn = F.cat(1, rgbLatent, latent);                         // RGB latent first, as trained
         Tensor out = unet.forward(unetIn, t, text);
         StepOutput s = sched.step(out.to(torch.ScalarType.Float), timesteps[i], latent.to(torch.ScalarType.Float));
         // the last step keeps the x0 prediction, not the (noisier) previous sample
@@ -321,10 +316,10 @@ public final class MarigoldPipeline implements AutoCloseable {
       timed(StageTimer.Stage.VAE_DECODE, start);
       Tensor out;
       if (options.modality() == Modality.NORMALS) {
-        Tensor norm = decoded.norm(new org.bytedeco.pytorch.ScalarOptional(F.s(2)), new long[] {1}, true);
+        Tensor norm = F.norm2(decoded, new long[] {1}, true);
         out = decoded.div(norm.add(F.s(1e-5)));
       } else {
-        Tensor depth = decoded.mean(new long[] {1}, true, new ScalarTypeOptional());
+        Tensor depth = F.mean(decoded, new long[] {1}, true);
         out = F.clamp(depth, -1.0, 1.0).add(F.s(1.0)).div(F.s(2.0));
       }
       call.attach(out);

@@ -1,5 +1,6 @@
 package marigold4j.random;
 
+import marigold4j.torch.F;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
@@ -29,8 +30,7 @@ public interface NoiseSource {
   /** One int64 from the engine's global generator, as {@code torch.empty((), dtype=torch.int64).random_()}. */
   static void drawInt64() {
     try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
-      torch.empty(new long[] {}, new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Long),
-          new org.bytedeco.pytorch.MemoryFormatOptional()).random_();
+      F.drawInt64(null);
     }
   }
 

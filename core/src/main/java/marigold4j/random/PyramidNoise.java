@@ -2,7 +2,6 @@ package marigold4j.random;
 
 import marigold4j.torch.F;
 import marigold4j.torch.Tensors;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -39,7 +38,7 @@ public final class PyramidNoise {
       w = Math.max(1, (long) (w / Math.pow(r, i)));
       h = Math.max(1, (long) (h / Math.pow(r, i)));
       Tensor level = upsample(draws.randn(s[0], s[1], w, h), x, height, width);
-      noise.add_(level.mul(new Scalar(Math.pow(DISCOUNT, i))));
+      noise.add_(level.mul(F.s(Math.pow(DISCOUNT, i))));
       if (w == 1 || h == 1) break;
     }
     return noise.div(noise.std());
@@ -57,14 +56,14 @@ public final class PyramidNoise {
     long[] s = Tensors.shape(x); // (B, C, H, W)
     long height = s[2];
     long width = s[3];
-    Tensor tScale = timesteps.reshape(-1, 1, 1, 1).div(new Scalar(1000)); // (B, 1, 1, 1) float
+    Tensor tScale = timesteps.reshape(-1, 1, 1, 1).div(F.si(1000)); // (B, 1, 1, 1) float
     Tensor noise = draws.randnLike(x);
     for (int i = 0; i < LEVELS; i++) {
       double r = draws.random() * 1.5 + 1.5;
       long w = Math.max(1, (long) (height / Math.pow(r, i)));
       long h = Math.max(1, (long) (width / Math.pow(r, i)));
       Tensor level = upsample(draws.randn(s[0], s[1], w, h), x, height, width);
-      noise.add_(level.mul(tScale).mul(new Scalar(Math.pow(DISCOUNT, i))));
+      noise.add_(level.mul(tScale).mul(F.s(Math.pow(DISCOUNT, i))));
       if (w == 1 || h == 1) break;
     }
     return noise.div(noise.std());

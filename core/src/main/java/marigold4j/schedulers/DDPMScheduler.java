@@ -5,12 +5,7 @@ import marigold4j.schedulers.SchedulerConfig.TimestepSpacing;
 import marigold4j.schedulers.SchedulerConfig.VarianceType;
 import marigold4j.torch.F;
 import marigold4j.torch.Tensors;
-import org.bytedeco.pytorch.BoolOptional;
-import org.bytedeco.pytorch.DeviceOptional;
-import org.bytedeco.pytorch.LayoutOptional;
-import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 
 /**
  * Ancestral DDPM sampling and the training noise schedule, as diffusers 0.30.2's {@code DDPMScheduler} computes them
@@ -57,8 +52,7 @@ public final class DDPMScheduler extends ScheduleBase implements Scheduler {
   public StepOutput step(Tensor modelOutput, long timestep, Tensor sample) {
     // randn(shape, dtype, device) as diffusers' randn_tensor: contiguous, from the device's default generator
     Tensor noise = timestep > 0
-        ? torch.randn(Tensors.shape(modelOutput), new ScalarTypeOptional(Tensors.dtype(modelOutput)),
-            new LayoutOptional(), new DeviceOptional(modelOutput.device()), new BoolOptional())
+        ? F.randn(Tensors.shape(modelOutput), Tensors.dtype(modelOutput), modelOutput.device())
         : null;
     return step(modelOutput, timestep, sample, noise);
   }

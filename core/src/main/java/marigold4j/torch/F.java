@@ -1,13 +1,25 @@
 package marigold4j.torch;
 
+import java.util.List;
+import org.bytedeco.pytorch.BoolOptional;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.DoubleOptional;
+import org.bytedeco.pytorch.Generator;
+import org.bytedeco.pytorch.GeneratorOptional;
 import org.bytedeco.pytorch.InterpolateFuncOptions;
 import org.bytedeco.pytorch.InterpolateMode;
+import org.bytedeco.pytorch.LayoutOptional;
+import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.LongVector;
+import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarOptional;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.kArea;
 import org.bytedeco.pytorch.kBicubic;
 import org.bytedeco.pytorch.kBilinear;
@@ -25,7 +37,21 @@ public final class F {
   /** Interpolation kernels, named as torch.nn.functional.interpolate names them. */
   public enum Mode { NEAREST, NEAREST_EXACT, BILINEAR, BICUBIC, AREA }
 
+  /** A floating-point Scalar (Python's float literal). {@code s(2)} is the double 2.0; see {@link #si(long)}. */
   public static Scalar s(double v) {
+    return new Scalar(v);
+  }
+
+  /**
+   * An integral Scalar (Python's int literal), for the places where the original passes an int: an integer exponent,
+   * an arange end, an int64 fill value. Named apart from {@link #s} so that {@code s(2)} keeps meaning 2.0.
+   */
+  public static Scalar si(long v) {
+    return new Scalar(v);
+  }
+
+  /** {@link #si(long)} for an int: the binding's {@code Scalar(int)} constructor, as {@code new Scalar(2)} calls. */
+  public static Scalar si(int v) {
     return new Scalar(v);
   }
 
@@ -169,7 +195,65 @@ public final class F {
   }
 
   public static Tensor cat(long dim, Tensor... ts) {
-    return torch.cat(new org.bytedeco.pytorch.TensorVector(ts), dim);
+    return torch.cat(new TensorVector(ts), dim);
+  }
+
+  /** {@code torch.cat(ts, dim)} of a list, in list order. */
+  public static Tensor cat(long dim, List<Tensor> ts) {
+    return torch.cat(new TensorVector(ts.toArray(new Tensor[0])), dim);
+  }
+
+  /** {@code torch.stack(ts, dim)}: the tensors (all of one shape) along a new dimension {@code dim}. */
+  public static Tensor stack(long dim, Tensor... ts) {
+    return torch.stack(new TensorVector(ts), dim);
+  }
+
+  /** {@code x.mean(dims, keepdim)} with no dtype argument (the mean is taken and returned in x's dtype). */
+  public static Tensor mean(Tensor x, long[] dims, boolean keepdim) {
+    return x.mean(dims, keepdim, new ScalarTypeOptional());
+  }
+
+  /**
+   * {@code x.sum(dims, keepdim)} with no dtype argument: floating inputs keep their dtype, integer and bool inputs sum
+   * to int64, as {@code torch.sum} does.
+   */
+  public static Tensor sum(Tensor x, long[] dims, boolean keepdim) {
+    return x.sum(dims, keepdim, new ScalarTypeOptional());
+  }
+
+  /** The L2 norm over {@code dims}: {@code torch.norm(x, p=2, dim=dims, keepdim=keepdim)}, p the double 2.0. */
+  public static Tensor norm2(Tensor x, long[] dims, boolean keepdim) {
+    return x.norm(new ScalarOptional(s(2)), dims, keepdim);
+  }
+
+  /** {@code x.repeat_interleave(repeats, dim)}: every slice along {@code dim} repeated {@code repeats} times. */
+  public static Tensor repeatInterleave(Tensor x, long repeats, long dim) {
+    return x.repeat_interleave(repeats, new LongOptional(dim), new LongOptional());
+  }
+
+  /** {@code torch.empty(shape, dtype=dtype)}: uninitialised, contiguous, on the CPU. */
+  public static Tensor empty(long[] shape, torch.ScalarType dtype) {
+    return torch.empty(shape, new TensorOptions(dtype), new MemoryFormatOptional());
+  }
+
+  /** {@code torch.full(shape, value, dtype=dtype)} on the CPU; {@code value} as given (see {@link #s}, {@link #si}). */
+  public static Tensor full(long[] shape, Scalar value, torch.ScalarType dtype) {
+    return torch.full(shape, value, new TensorOptions(dtype));
+  }
+
+  /** {@code torch.scalar_tensor(value, dtype=dtype)}: a 0-dim CPU tensor. */
+  public static Tensor scalarTensor(Scalar value, torch.ScalarType dtype) {
+    return torch.scalar_tensor(value, new TensorOptions(dtype));
+  }
+
+  /** {@code torch.arange(end, dtype=dtype, device=device)}: 0, 1, ..., end - 1. */
+  public static Tensor arange(Scalar end, torch.ScalarType dtype, Device device) {
+    return torch.arange(end, new TensorOptions(dtype).device(new DeviceOptional(device)));
+  }
+
+  /** {@code torch.arange(start, end, dtype=dtype)} on the CPU. */
+  public static Tensor arange(Scalar start, Scalar end, torch.ScalarType dtype) {
+    return torch.arange(start, end, new TensorOptions(dtype));
   }
 
   /** Zero padding of the last two dimensions (torch.nn.functional.pad with (left, right, top, bottom)). */
@@ -181,13 +265,47 @@ public final class F {
    * A private CPU random generator: draws from it leave the global generator (and so any seeded run's noise)
    * untouched.
    */
-  public static org.bytedeco.pytorch.Generator generator(long seed) {
+  public static Generator generator(long seed) {
     return torch.createCPUGenerator(seed);
   }
 
   /** float32 samples of normal(mean, std) of the given shape, drawn on the CPU from {@code gen}. */
-  public static Tensor normal(double mean, double std, long[] shape, org.bytedeco.pytorch.Generator gen) {
-    return torch.normal(mean, std, shape, new org.bytedeco.pytorch.GeneratorOptional(gen),
-        new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Float));
+  public static Tensor normal(double mean, double std, long[] shape, Generator gen) {
+    return torch.normal(mean, std, shape, new GeneratorOptional(gen), new TensorOptions(torch.ScalarType.Float));
+  }
+
+  /**
+   * {@code torch.randn(shape, dtype=dtype, device=device)}: standard normal samples from the device's default
+   * (global) generator, contiguous, as diffusers' {@code randn_tensor} draws them.
+   */
+  public static Tensor randn(long[] shape, torch.ScalarType dtype, Device device) {
+    return torch.randn(shape, new ScalarTypeOptional(dtype), new LayoutOptional(), new DeviceOptional(device),
+        new BoolOptional());
+  }
+
+  /** {@code torch.randn(shape, generator=gen, dtype=dtype)}: standard normal samples drawn on the CPU from gen. */
+  public static Tensor randn(long[] shape, Generator gen, torch.ScalarType dtype) {
+    return torch.randn(shape, new GeneratorOptional(gen), new TensorOptions(dtype));
+  }
+
+  /** {@code torch.rand(shape, generator=gen)}: float32 uniform samples in [0, 1) drawn on the CPU from {@code gen}. */
+  public static Tensor rand(long[] shape, Generator gen) {
+    return torch.rand(shape, new GeneratorOptional(gen));
+  }
+
+  /**
+   * {@code torch.empty((), dtype=torch.int64).random_(generator=gen)}: one int64 draw, the way DataLoader iterators
+   * and samplers draw their seeds. A null {@code gen} draws from the engine's global generator.
+   *
+   * @return the 0-dim int64 tensor holding the draw
+   */
+  public static Tensor drawInt64(Generator gen) {
+    Tensor t = empty(new long[] {}, torch.ScalarType.Long);
+    if (gen == null) {
+      t.random_();                      // returns a non-owning alias; hand back the owning object instead
+    } else {
+      t.random_(new GeneratorOptional(gen));
+    }
+    return t;
   }
 }

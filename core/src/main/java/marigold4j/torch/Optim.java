@@ -6,6 +6,7 @@ import org.bytedeco.pytorch.AdamW;
 import org.bytedeco.pytorch.AdamWOptions;
 import org.bytedeco.pytorch.InputArchive;
 import org.bytedeco.pytorch.Optimizer;
+import org.bytedeco.pytorch.OptimizerParamGroup;
 import org.bytedeco.pytorch.OutputArchive;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
@@ -40,6 +41,15 @@ public final class Optim {
           + "), " + eps + ", " + weightDecay);
     }
     return new AdamW(new TensorVector(params.toArray(new org.bytedeco.pytorch.Tensor[0])), o);
+  }
+
+  /**
+   * {@code optimizer.add_param_group({"params": params})}: a group without options of its own, so it takes a copy of
+   * the optimizer's defaults (for AdamW: lr, betas, eps, weight decay).
+   */
+  public static void addParamGroup(Optimizer optimizer, List<org.bytedeco.pytorch.Tensor> params) {
+    TensorVector group = new TensorVector(params.toArray(new org.bytedeco.pytorch.Tensor[0]));
+    optimizer.add_param_group(new OptimizerParamGroup(group));
   }
 
   /** Sets the learning rate of every parameter group (what a LambdaLR step does). */

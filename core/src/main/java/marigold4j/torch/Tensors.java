@@ -2,8 +2,12 @@ package marigold4j.torch;
 
 import java.util.Arrays;
 import java.util.Locale;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.pytorch.LongOptional;
+import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
@@ -38,11 +42,43 @@ public final class Tensors {
     }
   }
 
+  /** A torch-owned fp64 tensor holding a copy of {@code data}. */
+  public static Tensor fromDoubles(double[] data, long... shape) {
+    Engine.init();
+    try (DoublePointer p = new DoublePointer(data)) {
+      return torch.from_blob(p, shape, new TensorOptions(torch.ScalarType.Double)).clone();
+    }
+  }
+
   /** A torch-owned uint8 tensor holding a copy of {@code data}. */
   public static Tensor fromBytes(byte[] data, long... shape) {
     Engine.init();
-    try (org.bytedeco.javacpp.BytePointer p = new org.bytedeco.javacpp.BytePointer(data)) {
+    try (BytePointer p = new BytePointer(data)) {
       return torch.from_blob(p, shape, new TensorOptions(torch.ScalarType.Byte)).clone();
+    }
+  }
+
+  /**
+   * A torch-owned bool tensor from one byte per element, 0 or 1 (a copy: the bytes are read as uint8 and converted
+   * with {@code .to(Bool)}).
+   */
+  public static Tensor fromBoolBytes(byte[] data, long... shape) {
+    Engine.init();
+    try (BytePointer p = new BytePointer(data)) {
+      return torch.from_blob(p, shape, new TensorOptions(torch.ScalarType.Byte)).to(torch.ScalarType.Bool);
+    }
+  }
+
+  /**
+   * A torch-owned tensor of {@code dtype} holding a copy of {@code data}, its elements' raw bytes in C order and the
+   * host's byte order. Empty {@code data} (a shape with a zero dimension) gives {@code torch.zeros(shape, dtype)}.
+   */
+  public static Tensor fromRawBytes(byte[] data, torch.ScalarType dtype, long... shape) {
+    Engine.init();
+    TensorOptions opts = new TensorOptions(dtype);
+    if (data.length == 0) return torch.zeros(shape, opts);
+    try (BytePointer p = new BytePointer(data)) {
+      return torch.from_blob(p, shape, opts).clone();
     }
   }
 
@@ -50,8 +86,19 @@ public final class Tensors {
   public static byte[] toBytes(Tensor t) {
     Tensor c = t.to(torch.ScalarType.Byte).cpu().contiguous();
     byte[] out = new byte[Math.toIntExact(c.numel())];
-    if (out.length > 0) new org.bytedeco.javacpp.BytePointer(c.data_ptr()).capacity(out.length).get(out);
+    if (out.length > 0) new BytePointer(c.data_ptr()).capacity(out.length).get(out);
     return out;
+  }
+
+  /**
+   * A dense (contiguous) copy of the view of {@code base} with the given sizes, strides and storage offset (in
+   * elements), as {@code base.as_strided(size, stride, offset).clone(memory_format=torch.contiguous_format)}. The
+   * view itself is freed at once. The view must lie inside base's storage: as_strided does not check.
+   */
+  public static Tensor stridedCopy(Tensor base, long[] size, long[] stride, long offset) {
+    try (Tensor view = base.as_strided(size, stride, new LongOptional(offset))) {
+      return view.clone(new MemoryFormatOptional(torch.MemoryFormat.Contiguous));
+    }
   }
 
   public static Tensor fromLongs(long[] data, long... shape) {

@@ -226,8 +226,7 @@ public final class E2EFTModel implements E2EFTTrainable {
       // encoder -> quant_conv -> mean; no sampling. The loop's scaling uses the VAE config, as train.py does.
       rgbLatent = vae.encodeMean(batch.rgb()).to(master()).mul(F.s(vae.scalingFactor()));  // (B,4,h,w)
     }
-    Tensor timesteps = torch.full(new long[] {b}, F.s(TIMESTEP),
-        new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Long));
+    Tensor timesteps = F.full(new long[] {b}, F.s(TIMESTEP), torch.ScalarType.Long);
     Tensor noisy = switch (noiseType == null ? NoiseType.ZEROS : noiseType) {
       case ZEROS -> torch.zeros_like(rgbLatent);
       case GAUSSIAN -> noise.randnLike(rgbLatent);
@@ -252,14 +251,12 @@ public final class E2EFTModel implements E2EFTTrainable {
 
     Tensor lossValue;
     if (modality == Modality.DEPTH) {
-      Tensor estimate = F.clamp(decoded.mean(new long[] {1}, true, new org.bytedeco.pytorch.ScalarTypeOptional()),
-          -1, 1);                                                                                // (B, 1, H, W)
+      Tensor estimate = F.clamp(F.mean(decoded, new long[] {1}, true), -1, 1);                 // (B, 1, H, W)
       emit(tap, "loss_prediction", estimate);
       if (batch.depth() == null) throw new IllegalArgumentException("depth training needs batches with depth");
       lossValue = Losses.scaleAndShiftInvariant(estimate, batch.depth(), mask);
     } else {
-      Tensor norm = decoded.norm(new org.bytedeco.pytorch.ScalarOptional(F.s(2.0)), new long[] {1}, true)
-          .add(F.s(1e-5));
+      Tensor norm = F.norm2(decoded, new long[] {1}, true).add(F.s(1e-5));
       Tensor estimate = F.clamp(decoded.div(norm), -1, 1);                                       // (B, 3, H, W)
       emit(tap, "loss_prediction", estimate);
       if (batch.normals() == null) throw new IllegalArgumentException("normals training needs batches with normals");

@@ -11,9 +11,7 @@ import marigold4j.random.NoiseSource;
 import marigold4j.torch.Optim;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AdamW;
-import org.bytedeco.pytorch.OptimizerParamGroup;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorVector;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -84,7 +82,7 @@ public final class E2EFTTrainer implements AutoCloseable {
         options.adamBeta2(), options.adamEpsilon(), options.adamWeightDecay());
     for (E2EFTTrainable.ParameterGroup g : groups.subList(1, groups.size())) {
       // a group without options takes a copy of the optimizer's defaults (betas, eps, weight decay); lr is set per step
-      optimizer.add_param_group(new OptimizerParamGroup(new TensorVector(g.params().toArray(new Tensor[0]))));
+      Optim.addParamGroup(optimizer, g.params());
     }
     this.random = new TrainingRandom(options.seed());
     this.noise = random.noise(model.pyramidUniforms());

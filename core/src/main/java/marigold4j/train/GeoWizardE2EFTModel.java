@@ -26,12 +26,8 @@ import marigold4j.schedulers.DDPMScheduler;
 import marigold4j.schedulers.SchedulerConfig.PredictionType;
 import marigold4j.torch.Engine;
 import marigold4j.torch.F;
-import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.ScalarOptional;
-import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -192,8 +188,7 @@ public final class GeoWizardE2EFTModel implements E2EFTTrainable {
       rgbLatent = vae.encodeMean(rgb).to(torch.ScalarType.Float).mul(F.s(vae.scalingFactor()));  // (B, 4, h, w)
     }
     long[] geoShape = {2 * b, rgbLatent.size(1), rgbLatent.size(2), rgbLatent.size(3)};       // depth half, normal half
-    Tensor timesteps = torch.full(new long[] {2 * b}, F.s(E2EFTModel.TIMESTEP),
-        new TensorOptions(torch.ScalarType.Long));                                             // (2B)
+    Tensor timesteps = F.full(new long[] {2 * b}, F.s(E2EFTModel.TIMESTEP), torch.ScalarType.Long);      // (2B)
     Tensor geoLatents = torch.zeros(geoShape);                                                 // E2E-FT: no target latents
     Tensor noisy = switch (noiseType) {                                                        // (2B, 4, h, w)
       case ZEROS -> torch.zeros_like(geoLatents);
@@ -202,8 +197,7 @@ public final class GeoWizardE2EFTModel implements E2EFTTrainable {
     };
     Tensor encoderHiddenStates = imageEmbeds.unsqueeze(1).repeat(2, 1, 1);                     // (2B, 1, D)
     // rows [depth x B, normal x B]: the original's geo one-hots repeat_interleave(bsz), the domain's repeat(2, 1)
-    Tensor classLabels = GeoWizardConditioning.classLabels(domain, dtype)
-        .repeat_interleave(b, new LongOptional(0), new LongOptional());                         // (2B, 10)
+    Tensor classLabels = F.repeatInterleave(GeoWizardConditioning.classLabels(domain, dtype), b, 0); // (2B, 10)
     Tensor unetInput = F.cat(1, rgbLatent.repeat(2, 1, 1, 1), noisy);                         // (2B, 8, h, w)
     emit(tap, "unet_input", unetInput);
     emit(tap, "timesteps", timesteps);
@@ -226,9 +220,9 @@ public final class GeoWizardE2EFTModel implements E2EFTTrainable {
           + batch.depth().size(3) + "x" + batch.depth().size(2) + " back to " + decoded.size(3) + "x"
           + decoded.size(2));
     }
-    Tensor depth = F.clamp(decoded.narrow(0, 0, b).mean(new long[] {1}, true, new ScalarTypeOptional()), -1, 1);
+    Tensor depth = F.clamp(F.mean(decoded.narrow(0, 0, b), new long[] {1}, true), -1, 1);
     Tensor normalDecoded = decoded.narrow(0, b, b);                                            // (B, 3, H, W)
-    Tensor norm = normalDecoded.norm(new ScalarOptional(F.s(2.0)), new long[] {1}, true).add(F.s(1e-5));
+    Tensor norm = F.norm2(normalDecoded, new long[] {1}, true).add(F.s(1e-5));
     Tensor normals = F.clamp(normalDecoded.div(norm), -1, 1);                                 // (B, 3, H, W)
     emit(tap, "depth_prediction", depth);
     emit(tap, "normal_prediction", normals);

@@ -1,7 +1,6 @@
 package marigold4j.train;
 
 import marigold4j.torch.F;
-import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
@@ -109,6 +108,6 @@ public final class Losses {
   }
 
   private static Tensor sum(Tensor x, long[] dims) {
-    return x.sum(dims, false, new ScalarTypeOptional());
+    return F.sum(x, dims, false);
   }
 }

@@ -21,7 +21,6 @@ import marigold4j.schedulers.SchedulerConfig.PredictionType;
 import marigold4j.torch.F;
 import org.bytedeco.pytorch.GradMode;
 import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
@@ -102,7 +101,7 @@ final class TrainableUNet implements AutoCloseable {
   void backward(E2EFTModel.Loss loss, double divisor) {
     try {
       if (!loss.hasGraph()) return;
-      loss.loss().div(new Scalar(divisor)).backward();
+      loss.loss().div(F.s(divisor)).backward();
       if (loss.checkpoint() != null) {
         // the UNet blocks are recomputed as they ran: under autocast with mixed precision
         autocast(() -> {

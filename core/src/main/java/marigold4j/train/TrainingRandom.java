@@ -9,13 +9,11 @@ import marigold4j.random.NoiseSource;
 import marigold4j.random.NumpyRandom;
 import marigold4j.random.PythonRandom;
 import marigold4j.torch.Engine;
+import marigold4j.torch.F;
 import marigold4j.torch.Tensors;
 import marigold4j.train.data.LoaderDraws;
 import org.bytedeco.pytorch.Generator;
-import org.bytedeco.pytorch.GeneratorOptional;
-import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -77,13 +75,12 @@ public final class TrainingRandom implements AutoCloseable {
       @Override
       public Tensor randnLike(Tensor x) {
         // randn_like of a CPU tensor: the same draws as randn of its shape and dtype
-        return torch.randn(Tensors.shape(x), new GeneratorOptional(torchCpu), new TensorOptions(Tensors.dtype(x)))
-            .to(x.device(), Tensors.dtype(x));
+        return F.randn(Tensors.shape(x), torchCpu, Tensors.dtype(x)).to(x.device(), Tensors.dtype(x));
       }
 
       @Override
       public Tensor randn(long... shape) {
-        return torch.randn(shape, new GeneratorOptional(torchCpu), new TensorOptions(torch.ScalarType.Float));
+        return F.randn(shape, torchCpu, torch.ScalarType.Float);
       }
 
       @Override
@@ -114,7 +111,7 @@ public final class TrainingRandom implements AutoCloseable {
       for (int i = 0; i < d.items(); i++) {
         if (python.random() > 1 - d.hflipProb()) {
           // RandomHorizontalFlip(p=1.0)(img) still draws torch.rand(1): on rgb, depth and normal image
-          for (int k = 0; k < 3; k++) torch.rand(new long[] {1}, new GeneratorOptional(torchCpu));
+          for (int k = 0; k < 3; k++) F.rand(new long[] {1}, torchCpu);
         }
       }
     }
@@ -122,8 +119,7 @@ public final class TrainingRandom implements AutoCloseable {
 
   /** {@code torch.empty((), dtype=torch.int64).random_()}, as DataLoader iterators and samplers draw their seeds. */
   private void drawInt64() {
-    torch.empty(new long[] {}, new TensorOptions(torch.ScalarType.Long), new MemoryFormatOptional())
-        .random_(new GeneratorOptional(torchCpu));
+    F.drawInt64(torchCpu);
   }
 
   /** A copy of the generators' states. */

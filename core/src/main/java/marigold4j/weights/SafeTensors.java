@@ -25,10 +25,9 @@ import java.util.List;
 import java.util.Map;
 import marigold4j.checkpoint.CheckpointException;
 import marigold4j.torch.Engine;
+import marigold4j.torch.F;
 import marigold4j.torch.Tensors;
-import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -120,6 +119,10 @@ public final class SafeTensors {
       }
       long begin = nonNegativeLong(v.get("data_offsets").get(0));
       long end = nonNegativeLong(v.get("data_offsets").get(1));
+      if (begin < 0 || end < 0) {
+        throw new CheckpointException(file, where + ": byte range " + v.get("data_offsets")
+            + " is not two non-negative integers (data_offsets)");
+      }
       Entry e = new Entry(name, dtype, shape, begin, end);
       if (begin < 0 || end < begin || end > dataLen) {
         throw new CheckpointException(file, where + ": byte range [" + begin + ", " + end + ") outside the "
@@ -180,7 +183,7 @@ public final class SafeTensors {
       for (Entry e : h.entries().values()) {
         // one positioned read per tensor straight into torch memory: absolute offsets are longs, so tensors
         // beyond 2 GiB into the file (and tensors larger than one Java buffer) need no special handling
-        Tensor t = torch.empty(e.shape(), new TensorOptions(e.dtype().torchType()), new MemoryFormatOptional());
+        Tensor t = F.empty(e.shape(), e.dtype().torchType());
         NativeBytes.read(ch, h.dataStart() + e.begin(), t, e.end() - e.begin(), chunk);
         if (floatDtype != null && t.is_floating_point() && e.dtype().torchType() != floatDtype) {
           Tensor converted = t.to(floatDtype);

@@ -17,12 +17,11 @@ import java.util.zip.ZipException;
 import java.util.zip.ZipFile;
 import marigold4j.checkpoint.CheckpointException;
 import marigold4j.torch.Engine;
+import marigold4j.torch.F;
+import marigold4j.torch.Tensors;
 import marigold4j.weights.RestrictedUnpickler.StorageRef;
 import marigold4j.weights.RestrictedUnpickler.TensorRef;
-import org.bytedeco.pytorch.LongOptional;
-import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -186,9 +185,7 @@ public final class TorchBin {
         out.put(e.getKey(), storage.view(t.size()));
       } else {
         // a view of a shared storage (transpose -> strides, slice -> offset): copy it out densely
-        try (Tensor view = storage.as_strided(t.size(), t.stride(), new LongOptional(t.offset()))) {
-          out.put(e.getKey(), view.clone(new MemoryFormatOptional(torch.MemoryFormat.Contiguous)));
-        }
+        out.put(e.getKey(), Tensors.stridedCopy(storage, t.size(), t.stride(), t.offset()));
       }
       // the storage's memory goes as soon as its last view is out (the returned view keeps what it needs alive)
       if (uses.merge(key, -1, Integer::sum) == 0) data.remove(key).close();
@@ -205,7 +202,7 @@ public final class TorchBin {
       throw new CheckpointException(file, "storage entry " + name + " holds " + e.getSize() + " bytes but "
           + s.dtype() + " x " + s.numel() + " needs " + nbytes);
     }
-    Tensor t = torch.empty(new long[] {s.numel()}, new TensorOptions(s.dtype().torchType()), new MemoryFormatOptional());
+    Tensor t = F.empty(new long[] {s.numel()}, s.dtype().torchType());
     try (InputStream in = zip.getInputStream(e)) {
       NativeBytes.read(in, t, nbytes);
     } catch (java.io.EOFException ex) {

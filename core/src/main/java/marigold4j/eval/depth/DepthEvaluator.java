@@ -14,12 +14,9 @@ import java.util.Map;
 import marigold4j.image.Npy;
 import marigold4j.torch.Engine;
 import marigold4j.torch.Tensors;
-import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptions;
-import org.bytedeco.pytorch.global.torch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -231,9 +228,6 @@ public final class DepthEvaluator {
   private static Tensor boolTensor(boolean[] mask, int height, int width) {
     byte[] bytes = new byte[mask.length];
     for (int i = 0; i < mask.length; i++) bytes[i] = (byte) (mask[i] ? 1 : 0);
-    try (BytePointer p = new BytePointer(bytes)) {
-      return torch.from_blob(p, new long[] {height, width}, new TensorOptions(torch.ScalarType.Byte))
-          .to(torch.ScalarType.Bool);
-    }
+    return Tensors.fromBoolBytes(bytes, height, width);
   }
 }

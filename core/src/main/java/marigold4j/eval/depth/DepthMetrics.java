@@ -2,8 +2,7 @@ package marigold4j.eval.depth;
 
 import java.util.List;
 import marigold4j.torch.Engine;
-import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.ScalarTypeOptional;
+import marigold4j.torch.F;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
@@ -60,7 +59,7 @@ public final class DepthMetrics {
 
   /** {@code sum(|p - g|^2 / g) / n}. */
   public static float squaredRelativeDifference(Tensor pred, Tensor gt, Tensor mask) {
-    return meanOverPixels(pred.sub(gt).abs().pow(new Scalar(2)).div(gt), mask).item_float();
+    return meanOverPixels(pred.sub(gt).abs().pow(F.si(2)).div(gt), mask).item_float();
   }
 
   /** {@code sqrt(sum((p - g)^2) / n)}. */
@@ -105,21 +104,21 @@ public final class DepthMetrics {
   public static float silogRmse(Tensor pred, Tensor gt, Tensor mask) {
     Tensor diff = zeroInvalid(pred.log().sub(gt.log()), mask);
     Tensor n = count(diff, mask);
-    Tensor first = sumHw(diff.pow(new Scalar(2))).div(n);
-    Tensor second = sumHw(diff).pow(new Scalar(2)).div(n.pow(new Scalar(2)));
-    return first.sub(second).mean().sqrt().mul(new Scalar(100)).item_float();
+    Tensor first = sumHw(diff.pow(F.si(2))).div(n);
+    Tensor second = sumHw(diff).pow(F.si(2)).div(n.pow(F.si(2)));
+    return first.sub(second).mean().sqrt().mul(F.si(100)).item_float();
   }
 
   private static float thresholdPercentage(Tensor pred, Tensor gt, double threshold, Tensor mask) {
     Tensor ratio = torch.max(pred.div(gt), gt.div(pred));
     // torch.where(ratio < t, 1., 0.) as float32, invalid pixels set to 0
-    Tensor hits = zeroInvalid(ratio.lt(new Scalar(threshold)).to(torch.ScalarType.Float), mask);
+    Tensor hits = zeroInvalid(ratio.lt(F.s(threshold)).to(torch.ScalarType.Float), mask);
     return sumHw(hits).div(count(hits, mask)).mean().item_float();
   }
 
   private static float rms(Tensor diff, Tensor mask) {
     Tensor d = zeroInvalid(diff, mask);
-    return sumHw(d.pow(new Scalar(2))).div(count(d, mask)).sqrt().mean().item_float();
+    return sumHw(d.pow(F.si(2))).div(count(d, mask)).sqrt().mean().item_float();
   }
 
   /** {@code sum(x[valid], (-1, -2)) / n}, then the batch mean, as the relative-difference metrics do. */
@@ -129,18 +128,17 @@ public final class DepthMetrics {
   }
 
   private static Tensor zeroInvalid(Tensor x, Tensor mask) {
-    return mask == null ? x : x.masked_fill(mask.logical_not(), new Scalar(0.0));
+    return mask == null ? x : x.masked_fill(mask.logical_not(), F.s(0.0));
   }
 
   /** {@code n}: the int64 count of valid pixels, or {@code H * W}; the float32 division rounds it like torch. */
   private static Tensor count(Tensor x, Tensor mask) {
-    if (mask != null) return mask.sum(HW, false, new ScalarTypeOptional());
+    if (mask != null) return F.sum(mask, HW, false);
     Engine.init();
-    return torch.scalar_tensor(new Scalar(x.size(-1) * x.size(-2)), new org.bytedeco.pytorch.TensorOptions(
-        torch.ScalarType.Long));
+    return F.scalarTensor(F.si(x.size(-1) * x.size(-2)), torch.ScalarType.Long);
   }
 
   private static Tensor sumHw(Tensor x) {
-    return x.sum(HW, false, new ScalarTypeOptional());
+    return F.sum(x, HW, false);
   }
 }

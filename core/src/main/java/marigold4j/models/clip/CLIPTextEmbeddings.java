@@ -2,7 +2,7 @@ package marigold4j.models.clip;
 
 import marigold4j.nn.Embedding;
 import marigold4j.nn.Module;
-import org.bytedeco.pytorch.Scalar;
+import marigold4j.torch.F;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
@@ -27,7 +27,7 @@ final class CLIPTextEmbeddings extends Module {
       throw new IllegalArgumentException("sequence of " + len + " tokens exceeds max_position_embeddings "
           + maxPositions);
     }
-    Tensor positions = torch.arange(new Scalar(len), ids.options()).unsqueeze(0);   // (1, L), ids' device
+    Tensor positions = torch.arange(F.si(len), ids.options()).unsqueeze(0);   // (1, L), ids' device
     return tokenEmbedding.forward(ids).add(positionEmbedding.forward(positions));
   }
 }

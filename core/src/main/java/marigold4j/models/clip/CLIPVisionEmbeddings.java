@@ -6,9 +6,7 @@ import marigold4j.nn.Module;
 import marigold4j.nn.Parameter;
 import marigold4j.torch.F;
 import marigold4j.torch.Tensors;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
 /** transformers' CLIPVisionEmbeddings: a class token, non-overlapping patch projection, learned positions. */
@@ -43,9 +41,7 @@ final class CLIPVisionEmbeddings extends Module {
     Tensor patches = patchEmbedding.forward(pixels)      // (B, D, S/P, S/P)
         .flatten(2, 3).transpose(1, 2);                  // (B, (S/P)^2, D)
     Tensor cls = classEmbedding.get().expand(b, 1, dim); // (B, 1, D)
-    Tensor positions = torch.arange(new Scalar(numPositions),
-        new TensorOptions(torch.ScalarType.Long).device(new org.bytedeco.pytorch.DeviceOptional(w.device())))
-        .unsqueeze(0);                                   // (1, N)
+    Tensor positions = F.arange(F.si(numPositions), torch.ScalarType.Long, w.device()).unsqueeze(0); // (1, N)
     return F.cat(1, cls, patches).add(positionEmbedding.forward(positions));
   }
 }

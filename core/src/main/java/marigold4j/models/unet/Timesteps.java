@@ -5,7 +5,6 @@ import static marigold4j.torch.F.s;
 import marigold4j.nn.Module;
 import marigold4j.torch.F;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -30,7 +29,7 @@ public final class Timesteps extends Module {
   public Tensor forward(Tensor timesteps) {
     int half = numChannels / 2;
     // Same op order and float32 rounding as the original: -ln(10000) * arange(half) / (half - shift), then exp.
-    Tensor exponent = torch.arange(s(0), s(half), new TensorOptions(torch.ScalarType.Float))
+    Tensor exponent = F.arange(s(0), s(half), torch.ScalarType.Float)
         .to(timesteps.device(), torch.ScalarType.Float)
         .mul(s(-Math.log(10000.0)))
         .div(s(half - downscaleFreqShift));

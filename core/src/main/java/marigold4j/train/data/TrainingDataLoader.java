@@ -21,10 +21,7 @@ import marigold4j.random.NumpyRandom;
 import marigold4j.random.PythonRandom;
 import marigold4j.torch.Engine;
 import marigold4j.torch.Tensors;
-import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptions;
-import org.bytedeco.pytorch.global.torch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -353,11 +350,7 @@ public final class TrainingDataLoader {
       sources.add(it.source());
     }
     Tensor d = Tensors.fromFloats(depth, b, 1, h, w);
-    Tensor m;
-    try (BytePointer p = new BytePointer(mask)) {
-      m = torch.from_blob(p, new long[] {b, 1, h, w}, new TensorOptions(torch.ScalarType.Byte))
-          .to(torch.ScalarType.Bool); // a copy: the pointer may be freed
-    }
+    Tensor m = Tensors.fromBoolBytes(mask, b, 1, h, w);
     return new TrainingBatch(
         Tensors.fromFloats(rgb, b, 3, h, w),
         d.expand(b, 3, h, w).contiguous(), // (B, 1, H, W) -> (B, 3, H, W): the original stacks three copies

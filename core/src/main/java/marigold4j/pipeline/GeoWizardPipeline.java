@@ -23,7 +23,6 @@ import marigold4j.models.vae.AutoencoderKL;
 import marigold4j.random.NoiseSource;
 import marigold4j.random.PyramidNoise;
 import marigold4j.schedulers.DDIMScheduler;
-import marigold4j.schedulers.StepOutput;
 import marigold4j.torch.Engine;
 import marigold4j.torch.F;
 import marigold4j.torch.Scopes;
@@ -49,7 +48,7 @@ import org.slf4j.LoggerFactory;
 public final class GeoWizardPipeline implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(GeoWizardPipeline.class);
   /** Hard-coded in the original pipeline ({@code latent_scale_factor}) for the RGB and the prediction latents. */
-  static final double LATENT_SCALE = 0.18215;
+  private static final double LATENT_SCALE = LatentDiffusion.MARIGOLD_LATENT_SCALE;
   private static final List<String> COMPONENTS = List.of("unet", "vae", "image_encoder", "feature_extractor",
       "scheduler");
 
@@ -246,26 +245,15 @@ public final class GeoWizardPipeline implements AutoCloseable {
       case PYRAMID -> PyramidNoise.geowizard(rgbLatent, Tensors.fromLongs(timesteps, timesteps.length).to(device,
           torch.ScalarType.Long), noise).to(device, precision.dtype());
     };
-    Tensor latent = initial.repeat(2, 1, 1, 1);                                 // (2, 4, h, w): depth, normal rows
     Tensor rgb = rgbLatent.repeat(2, 1, 1, 1);                                             // (2, 4, h, w)
-    for (int i = 0; i < timesteps.length; i++) {
-      try (PointerScope step = new PointerScope()) {
-        Tensor t = Tensors.fromLongs(new long[] {timesteps[i], timesteps[i]}, 2).to(device, torch.ScalarType.Long);
-        Tensor unetIn = F.cat(1, rgb, latent);                                             // (2, 8, h, w), RGB first
-        Tensor out = unet.forward(unetIn, t, encoderHiddenStates, classLabels);
-        StepOutput s = sched.step(out.to(torch.ScalarType.Float), timesteps[i], latent.to(torch.ScalarType.Float));
-        // the last step keeps the x0 prediction, not the (noisier) previous sample
-        Tensor next = (i == timesteps.length - 1 ? s.predOriginalSample() : s.prevSample()).to(precision.dtype());
-        member.attach(next);
-        latent = next;
-      }
-    }
-    Tensor depth = F.mean(vae.decode(latent.narrow(0, GeoWizardConditioning.DEPTH_ROW, 1).div(F.s(LATENT_SCALE))),
-        new long[] {1}, true);                                                             // (1, 1, H, W)
-    depth = F.clamp(depth, -1.0, 1.0).add(F.s(1.0)).div(F.s(2.0));
-    Tensor normal = vae.decode(latent.narrow(0, GeoWizardConditioning.NORMAL_ROW, 1).div(F.s(LATENT_SCALE)));
-    Tensor norm = F.norm2(normal, new long[] {1}, true);                                  // (1, 1, H, W)
-    normal = normal.div(norm.add(F.s(1e-5))).mul(F.s(-1.0));                               // (1, 3, H, W)
+    Tensor latent = LatentDiffusion.denoise(sched, timesteps, rgb, initial.repeat(2, 1, 1, 1),  // depth, normal rows
+        (unetIn, timestep) -> unet.forward(unetIn, Tensors.fromLongs(new long[] {timestep, timestep}, 2).to(device,
+            torch.ScalarType.Long), encoderHiddenStates, classLabels), precision.dtype(), member);
+    Tensor depth = TaskHeads.depthUnitRange(
+        vae.decode(latent.narrow(0, GeoWizardConditioning.DEPTH_ROW, 1).div(F.s(LATENT_SCALE))));  // (1, 1, H, W)
+    Tensor normal = TaskHeads.unitNormals(
+        vae.decode(latent.narrow(0, GeoWizardConditioning.NORMAL_ROW, 1).div(F.s(LATENT_SCALE))))
+        .mul(F.s(-1.0));                                                                   // (1, 3, H, W)
     return new Tensor[] {depth, normal};
   }
 

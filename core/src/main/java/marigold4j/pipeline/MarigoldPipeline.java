@@ -22,7 +22,6 @@ import marigold4j.random.NoiseSource;
 import marigold4j.random.PyramidNoise;
 import marigold4j.schedulers.DDIMScheduler;
 import marigold4j.schedulers.SchedulerConfig;
-import marigold4j.schedulers.StepOutput;
 import marigold4j.torch.Engine;
 import marigold4j.torch.F;
 import marigold4j.torch.Scopes;
@@ -44,8 +43,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class MarigoldPipeline implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(MarigoldPipeline.class);
-  /** Hard-coded in the original pipeline for both the RGB and the prediction latents. */
-  static final double LATENT_SCALE = 0.18215;
+  private static final double LATENT_SCALE = LatentDiffusion.MARIGOLD_LATENT_SCALE;
 
   private final Path checkpoint;
   private final ModelIndex index;
@@ -292,18 +290,8 @@ public final class MarigoldPipeline implements AutoCloseable {
     };
     Tensor text = emptyTextEmbedding.repeat(rgbLatent.size(0), 1, 1);  // (B, 2, D)
     start = System.nanoTime();
-    for (int i = 0; i < timesteps.length; i++) {
-      try (PointerScope step = new PointerScope()) {
-        Tensor t = torch.tensor(new long[] {timesteps[i]}).squeeze().to(device, torch.ScalarType.Long);
-        Tensor unetIn = F.cat(1, rgbLatent, latent);                         // RGB latent first, as trained
-        Tensor out = unet.forward(unetIn, t, text);
-        StepOutput s = sched.step(out.to(torch.ScalarType.Float), timesteps[i], latent.to(torch.ScalarType.Float));
-        // the last step keeps the x0 prediction, not the (noisier) previous sample
-        Tensor next = (i == timesteps.length - 1 ? s.predOriginalSample() : s.prevSample()).to(precision.dtype());
-        call.attach(next);
-        latent = next;
-      }
-    }
+    latent = LatentDiffusion.denoise(sched, timesteps, rgbLatent, latent, (unetIn, timestep) -> unet.forward(unetIn,
+        torch.tensor(new long[] {timestep}).squeeze().to(device, torch.ScalarType.Long), text), precision.dtype(), call);
     timed(StageTimer.Stage.UNET, start);
     // The UNet's freed activations (mostly below glibc's mmap threshold) stay in the heap; returned now, they do not
     // add to the decoder's peak at full resolution (about 0.5 GB at 768x576 in fp32; the trim takes 50-120 ms).
@@ -314,14 +302,8 @@ public final class MarigoldPipeline implements AutoCloseable {
       // depth to 2^-8 steps, which the min-max normalisation then magnifies.
       Tensor decoded = vae.decode(latent.div(F.s(LATENT_SCALE))).to(torch.ScalarType.Float);   // (B, 3, H, W)
       timed(StageTimer.Stage.VAE_DECODE, start);
-      Tensor out;
-      if (options.modality() == Modality.NORMALS) {
-        Tensor norm = F.norm2(decoded, new long[] {1}, true);
-        out = decoded.div(norm.add(F.s(1e-5)));
-      } else {
-        Tensor depth = F.mean(decoded, new long[] {1}, true);
-        out = F.clamp(depth, -1.0, 1.0).add(F.s(1.0)).div(F.s(2.0));
-      }
+      Tensor out = options.modality() == Modality.NORMALS ? TaskHeads.unitNormals(decoded)
+          : TaskHeads.depthUnitRange(decoded);
       call.attach(out);
       return out;
     }

@@ -18,6 +18,7 @@ import marigold4j.nn.StateDicts;
 import marigold4j.pipeline.Modality;
 import marigold4j.pipeline.NoiseType;
 import marigold4j.pipeline.Precision;
+import marigold4j.pipeline.TaskHeads;
 import marigold4j.random.NoiseSource;
 import marigold4j.random.PyramidNoise;
 import marigold4j.schedulers.DDPMScheduler;
@@ -251,13 +252,12 @@ public final class E2EFTModel implements E2EFTTrainable {
 
     Tensor lossValue;
     if (modality == Modality.DEPTH) {
-      Tensor estimate = F.clamp(F.mean(decoded, new long[] {1}, true), -1, 1);                 // (B, 1, H, W)
+      Tensor estimate = TaskHeads.depth(decoded);                                                // (B, 1, H, W)
       emit(tap, "loss_prediction", estimate);
       if (batch.depth() == null) throw new IllegalArgumentException("depth training needs batches with depth");
       lossValue = Losses.scaleAndShiftInvariant(estimate, batch.depth(), mask);
     } else {
-      Tensor norm = F.norm2(decoded, new long[] {1}, true).add(F.s(1e-5));
-      Tensor estimate = F.clamp(decoded.div(norm), -1, 1);                                       // (B, 3, H, W)
+      Tensor estimate = TaskHeads.clampedNormals(decoded);                                       // (B, 3, H, W)
       emit(tap, "loss_prediction", estimate);
       if (batch.normals() == null) throw new IllegalArgumentException("normals training needs batches with normals");
       lossValue = Losses.angular(estimate, batch.normals(), mask);

@@ -20,6 +20,7 @@ import marigold4j.models.vae.AutoencoderKL;
 import marigold4j.nn.SegmentRunner;
 import marigold4j.pipeline.NoiseType;
 import marigold4j.pipeline.Precision;
+import marigold4j.pipeline.TaskHeads;
 import marigold4j.random.NoiseSource;
 import marigold4j.random.PyramidNoise;
 import marigold4j.schedulers.DDPMScheduler;
@@ -220,10 +221,8 @@ public final class GeoWizardE2EFTModel implements E2EFTTrainable {
           + batch.depth().size(3) + "x" + batch.depth().size(2) + " back to " + decoded.size(3) + "x"
           + decoded.size(2));
     }
-    Tensor depth = F.clamp(F.mean(decoded.narrow(0, 0, b), new long[] {1}, true), -1, 1);
-    Tensor normalDecoded = decoded.narrow(0, b, b);                                            // (B, 3, H, W)
-    Tensor norm = F.norm2(normalDecoded, new long[] {1}, true).add(F.s(1e-5));
-    Tensor normals = F.clamp(normalDecoded.div(norm), -1, 1);                                 // (B, 3, H, W)
+    Tensor depth = TaskHeads.depth(decoded.narrow(0, 0, b));                                   // (B, 1, H, W)
+    Tensor normals = TaskHeads.clampedNormals(decoded.narrow(0, b, b));                        // (B, 3, H, W)
     emit(tap, "depth_prediction", depth);
     emit(tap, "normal_prediction", normals);
 

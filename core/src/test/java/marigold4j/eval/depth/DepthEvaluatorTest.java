@@ -123,7 +123,8 @@ class DepthEvaluatorTest {
         DepthEvaluator.evaluateSample(gt, pred, "p", ds.config(), DepthCases.options(caseJson));
         if (i == 4) before = org.bytedeco.javacpp.Pointer.totalCount();
       }
-      assertThat(org.bytedeco.javacpp.Pointer.totalCount()).isEqualTo(before);
+      // only a rise is a leak: the collector may lower the process-wide count at any time (see NativePointers)
+      assertThat(org.bytedeco.javacpp.Pointer.totalCount()).isLessThanOrEqualTo(before);
     }
   }
 

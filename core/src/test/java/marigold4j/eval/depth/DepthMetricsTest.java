@@ -90,7 +90,9 @@ class DepthMetricsTest {
       }
       if (i == 9) before = Pointer.totalCount();
     }
-    assertThat(Pointer.totalCount()).isEqualTo(before);
+    // process-wide count: the collector may free earlier tests' objects meanwhile, so only a rise is a leak
+    // (see NativePointers; this was an equality and failed when the count fell)
+    assertThat(Pointer.totalCount()).isLessThanOrEqualTo(before);
   }
 
   static Tensor tensor(String key) {

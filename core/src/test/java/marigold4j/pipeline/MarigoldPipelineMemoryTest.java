@@ -31,13 +31,22 @@ class MarigoldPipelineMemoryTest {
         }
         if (i == 19) {
           pointersAfterWarmup = Pointer.totalCount();
-          bytesAfterWarmup = Pointer.physicalBytes();
+          bytesAfterWarmup = nativeResidentBytes();
         }
       }
       assertThat(Pointer.totalCount()).as("live native pointers after 200 images vs after 20")
           .isLessThanOrEqualTo(pointersAfterWarmup);
-      assertThat(Pointer.physicalBytes() - bytesAfterWarmup).as("resident bytes grown over the last 180 images")
+      assertThat(nativeResidentBytes() - bytesAfterWarmup).as("resident bytes grown over the last 180 images")
           .isLessThan(64L << 20);
     }
+  }
+
+  /**
+   * The process's resident bytes less the Java heap's committed bytes: what native allocations hold. The JVM's heap
+   * grows with the garbage of a long test run (in the full suite it pushed the plain RSS growth to 71 MB once, with
+   * the live native pointer count flat), and it is not what this test is about.
+   */
+  private static long nativeResidentBytes() {
+    return Pointer.physicalBytes() - Runtime.getRuntime().totalMemory();
   }
 }

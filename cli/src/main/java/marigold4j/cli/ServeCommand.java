@@ -64,6 +64,11 @@ public final class ServeCommand implements Callable<Integer> {
           + "processed at native resolution (processing_res 0). Default: ${DEFAULT-VALUE}.")
   int maxProcessingRes;
 
+  @Option(names = "--request-timeout", paramLabel = "SECONDS", defaultValue = "30",
+      description = "Time a client may take to send a request's headers and body; slower or stalled clients are "
+          + "disconnected, so they cannot hold the server's threads. Default: ${DEFAULT-VALUE}.")
+  int requestTimeout;
+
   @Option(names = "--queue-size", paramLabel = "N", defaultValue = "16",
       description = "Requests that may wait while one is processed (more: HTTP 503 with Retry-After). "
           + "Default: ${DEFAULT-VALUE}.")
@@ -89,7 +94,8 @@ public final class ServeCommand implements Callable<Integer> {
     runtime.validate();
     DemoServer.Config config = DemoServer.Config.defaults().withHost(host).withPort(port)
         .withMaxUploadBytes((long) maxUploadMb << 20).withMaxPixels((long) (maxMegapixels * 1_000_000))
-        .withMaxProcessingRes(maxProcessingRes).withQueueCapacity(queueSize).withMaxResults(results);
+        .withMaxProcessingRes(maxProcessingRes).withQueueCapacity(queueSize).withMaxResults(results)
+        .withRequestTimeoutSeconds(requestTimeout);
     List<String> requested = checkpoints.isEmpty() ? List.of(PredictCommand.DEFAULT_CHECKPOINT) : checkpoints;
     Precision precision = runtime.start();
     List<ServedModel> models = new ArrayList<>();

@@ -64,9 +64,11 @@ public final class DemoServer implements AutoCloseable {
    * @param queueCapacity requests that may wait for the model (503 beyond)
    * @param maxResults finished results kept for their download links
    * @param maxResultBytes bytes those results may hold together
+   * @param requestTimeoutSeconds the time a client may take to send its request's headers and body (slower clients
+   *     are disconnected)
    */
   public record Config(String host, int port, long maxUploadBytes, long maxPixels, int maxProcessingRes,
-      int queueCapacity, int maxResults, long maxResultBytes) {
+      int queueCapacity, int maxResults, long maxResultBytes, int requestTimeoutSeconds) {
     public Config {
       Objects.requireNonNull(host, "host");
       if (port < 0 || port > 65535) throw new IllegalArgumentException("port must be 0..65535, got " + port);
@@ -75,41 +77,57 @@ public final class DemoServer implements AutoCloseable {
       if (maxProcessingRes < 8) throw new IllegalArgumentException("processing resolution limit must be >= 8");
       if (queueCapacity < 1) throw new IllegalArgumentException("queue size must be >= 1, got " + queueCapacity);
       if (maxResults < 1) throw new IllegalArgumentException("result cache must hold >= 1 result");
+      if (requestTimeoutSeconds < 1) {
+        throw new IllegalArgumentException("request timeout must be >= 1 s, got " + requestTimeoutSeconds);
+      }
     }
 
-    /** The defaults of {@code marigold4j serve}: loopback, port 7860, 20 MB uploads, 25 MP, 2048 px, 16 queued. */
+    /**
+     * The defaults of {@code marigold4j serve}: loopback, port 7860, 20 MB uploads, 25 MP, 2048 px, 16 queued, 30 s
+     * to send a request.
+     */
     public static Config defaults() {
-      return new Config("127.0.0.1", 7860, 20L << 20, 25_000_000L, 2048, 16, 64, 1L << 30);
+      return new Config("127.0.0.1", 7860, 20L << 20, 25_000_000L, 2048, 16, 64, 1L << 30, 30);
+    }
+
+    public Config withRequestTimeoutSeconds(int v) {
+      return new Config(host, port, maxUploadBytes, maxPixels, maxProcessingRes, queueCapacity, maxResults,
+          maxResultBytes, v);
     }
 
     public Config withHost(String v) {
       return new Config(v, port, maxUploadBytes, maxPixels, maxProcessingRes, queueCapacity, maxResults,
-          maxResultBytes);
+          maxResultBytes, requestTimeoutSeconds);
     }
 
     public Config withPort(int v) {
       return new Config(host, v, maxUploadBytes, maxPixels, maxProcessingRes, queueCapacity, maxResults,
-          maxResultBytes);
+          maxResultBytes, requestTimeoutSeconds);
     }
 
     public Config withMaxUploadBytes(long v) {
-      return new Config(host, port, v, maxPixels, maxProcessingRes, queueCapacity, maxResults, maxResultBytes);
+      return new Config(host, port, v, maxPixels, maxProcessingRes, queueCapacity, maxResults, maxResultBytes,
+          requestTimeoutSeconds);
     }
 
     public Config withMaxPixels(long v) {
-      return new Config(host, port, maxUploadBytes, v, maxProcessingRes, queueCapacity, maxResults, maxResultBytes);
+      return new Config(host, port, maxUploadBytes, v, maxProcessingRes, queueCapacity, maxResults, maxResultBytes,
+          requestTimeoutSeconds);
     }
 
     public Config withMaxProcessingRes(int v) {
-      return new Config(host, port, maxUploadBytes, maxPixels, v, queueCapacity, maxResults, maxResultBytes);
+      return new Config(host, port, maxUploadBytes, maxPixels, v, queueCapacity, maxResults, maxResultBytes,
+          requestTimeoutSeconds);
     }
 
     public Config withQueueCapacity(int v) {
-      return new Config(host, port, maxUploadBytes, maxPixels, maxProcessingRes, v, maxResults, maxResultBytes);
+      return new Config(host, port, maxUploadBytes, maxPixels, maxProcessingRes, v, maxResults, maxResultBytes,
+          requestTimeoutSeconds);
     }
 
     public Config withMaxResults(int v) {
-      return new Config(host, port, maxUploadBytes, maxPixels, maxProcessingRes, queueCapacity, v, maxResultBytes);
+      return new Config(host, port, maxUploadBytes, maxPixels, maxProcessingRes, queueCapacity, v, maxResultBytes,
+          requestTimeoutSeconds);
     }
   }
 
@@ -141,9 +159,26 @@ public final class DemoServer implements AutoCloseable {
     this.httpThreads = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
         factory);
     httpThreads.allowCoreThreadTimeOut(true);
+    applyRequestDeadline(config.requestTimeoutSeconds());
     this.server = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 64);
     server.createContext("/", this::handle);
     server.setExecutor(httpThreads);
+  }
+
+  /** The JDK server's property for the time a request's headers and body may take to arrive (seconds). */
+  static final String REQUEST_DEADLINE_PROPERTY = "sun.net.httpserver.maxReqTime";
+
+  /**
+   * Bounds the time a client may take to send a request, so that clients sending their headers byte by byte, or
+   * declaring a body longer than what they send, cannot hold the server's threads (each waits on one of them); the
+   * JDK server then closes such a connection. The JDK server reads this setting once per JVM, when its first server
+   * starts: an operator's or test's own {@code -Dsun.net.httpserver.maxReqTime} wins, and a JVM that started a JDK
+   * server before keeps what it had.
+   */
+  private static void applyRequestDeadline(int seconds) {
+    if (System.getProperty(REQUEST_DEADLINE_PROPERTY) == null) {
+      System.setProperty(REQUEST_DEADLINE_PROPERTY, Integer.toString(seconds));
+    }
   }
 
   /**

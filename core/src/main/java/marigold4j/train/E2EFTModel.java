@@ -254,8 +254,8 @@ public final class E2EFTModel implements E2EFTTrainable {
     if (modality == Modality.DEPTH) {
       Tensor estimate = TaskHeads.depth(decoded);                                                // (B, 1, H, W)
       emit(tap, "loss_prediction", estimate);
-      if (batch.depth() == null) throw new IllegalArgumentException("depth training needs batches with depth");
-      lossValue = Losses.scaleAndShiftInvariant(estimate, batch.depth(), mask);
+      if (batch.metricDepth() == null) throw new IllegalArgumentException("depth training needs batches with depth");
+      lossValue = Losses.scaleAndShiftInvariant(estimate, batch.metricDepth(), mask);
     } else {
       Tensor estimate = TaskHeads.clampedNormals(decoded);                                       // (B, 3, H, W)
       emit(tap, "loss_prediction", estimate);

@@ -174,7 +174,7 @@ public final class GeoWizardE2EFTModel implements E2EFTTrainable {
 
   private E2EFTModel.Loss forward(TrainingBatch batch, NoiseSource noise, BiConsumer<String, Tensor> tap,
       SegmentRunner unetSegments) {
-    if (batch.depth() == null || batch.normals() == null) {
+    if (batch.metricDepth() == null || batch.normals() == null) {
       throw new IllegalArgumentException("GeoWizard training needs batches with both depth and normals");
     }
     Domain domain = trainingDomain(batch.domain());
@@ -215,10 +215,10 @@ public final class GeoWizardE2EFTModel implements E2EFTTrainable {
     Tensor decoded = vae.decode(latentEstimate.div(F.s(vae.scalingFactor())).to(dtype))
         .to(torch.ScalarType.Float);                                                           // (2B, 3, H, W)
     emit(tap, "decoded", decoded);
-    if (decoded.size(2) != batch.depth().size(2) || decoded.size(3) != batch.depth().size(3)) {
+    if (decoded.size(2) != batch.metricDepth().size(2) || decoded.size(3) != batch.metricDepth().size(3)) {
       // the VAE maps n pixels to (n - 2) // 2 + 1 per level: only sides divisible by 8 come back at their size
       throw new IllegalArgumentException("training images must have sides divisible by 8: the VAE decodes "
-          + batch.depth().size(3) + "x" + batch.depth().size(2) + " back to " + decoded.size(3) + "x"
+          + batch.metricDepth().size(3) + "x" + batch.metricDepth().size(2) + " back to " + decoded.size(3) + "x"
           + decoded.size(2));
     }
     Tensor depth = TaskHeads.depth(decoded.narrow(0, 0, b));                                   // (B, 1, H, W)
@@ -226,7 +226,7 @@ public final class GeoWizardE2EFTModel implements E2EFTTrainable {
     emit(tap, "depth_prediction", depth);
     emit(tap, "normal_prediction", normals);
 
-    Losses.Joint joint = Losses.geoWizard(depth, normals, batch.depth(), batch.normals(), mask);
+    Losses.Joint joint = Losses.geoWizard(depth, normals, batch.metricDepth(), batch.normals(), mask);
     Map<String, Double> terms = new LinkedHashMap<>();
     if (!Double.isNaN(joint.ssi())) terms.put("ssi", joint.ssi());
     if (!Double.isNaN(joint.angular())) terms.put("normals_angular", joint.angular());
@@ -252,11 +252,10 @@ public final class GeoWizardE2EFTModel implements E2EFTTrainable {
   }
 
   /** The domains the original's training accepts: indoor (Hypersim) and outdoor (Virtual KITTI 2). */
-  static Domain trainingDomain(String id) {
-    if ("indoor".equals(id)) return Domain.INDOOR;
-    if ("outdoor".equals(id)) return Domain.OUTDOOR;
+  static Domain trainingDomain(Domain domain) {
+    if (domain == Domain.INDOOR || domain == Domain.OUTDOOR) return domain;
     throw new IllegalArgumentException("GeoWizard training needs each batch's domain, indoor or outdoor (the "
-        + "original raises 'Unknown domain' otherwise), got " + (id == null ? "none" : "'" + id + "'"));
+        + "original raises 'Unknown domain' otherwise), got " + (domain == null ? "none" : "'" + domain.id() + "'"));
   }
 
   private static void emit(BiConsumer<String, Tensor> tap, String name, Tensor t) {

@@ -1,5 +1,7 @@
 package marigold4j.train;
 
+import marigold4j.models.geowizard.GeoWizardConditioning.Domain;
+import marigold4j.train.data.CollatedBatch;
 import marigold4j.train.data.DataPosition;
 import marigold4j.train.data.TrainingDataLoader;
 
@@ -20,11 +22,13 @@ public final class LoaderBatches implements BatchSource {
   @Override
   public TrainingBatch next() {
     if (iterator == null) iterator = loader.iterator(after);
-    marigold4j.train.data.TrainingBatch b = iterator.next();
+    CollatedBatch b = iterator.next();
     after = b.positionAfter();
     position++;
     // the original's GeoWizard training takes batch["domain"][0]; a batch never mixes datasets
-    return new TrainingBatch(b.rgb(), b.valMask(), b.metric(), b.normals(), b.domains().get(0), b.draws());
+    String domain = b.domains().get(0);
+    return new TrainingBatch(b.rgb(), b.valMask(), b.metric(), b.normals(),
+        domain == null ? null : Domain.parse(domain), b.draws());
   }
 
   @Override

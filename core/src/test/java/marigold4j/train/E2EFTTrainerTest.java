@@ -100,10 +100,10 @@ class E2EFTTrainerTest {
       Map<String, float[]> before = ParameterSnapshot.of(model);
       TrainingBatch good = FixtureBatches.batch(0);
       // an all-invalid mask: the original's val_mask.any() branch is not taken, loss 0, nothing back-propagated
-      TrainingBatch noValid = new TrainingBatch(good.rgb(), torch.zeros_like(good.valMask()), good.depth(), null);
+      TrainingBatch noValid = new TrainingBatch(good.rgb(), torch.zeros_like(good.valMask()), good.metricDepth(), null);
       // NaN in the target: the SSI loss is NaN and is dropped
       TrainingBatch nanTarget = new TrainingBatch(good.rgb(), good.valMask(),
-          good.depth().mul(torch.full(new long[] {1}, new org.bytedeco.pytorch.Scalar(Double.NaN))), null);
+          good.metricDepth().mul(torch.full(new long[] {1}, new org.bytedeco.pytorch.Scalar(Double.NaN))), null);
       for (TrainingBatch bad : List.of(noValid, nanTarget)) {
         E2EFTModel.Loss loss = trainer.microStep(bad, 0, null);
         assertThat(loss.dropped()).isTrue();

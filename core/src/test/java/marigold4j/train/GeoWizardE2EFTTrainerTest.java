@@ -52,16 +52,16 @@ class GeoWizardE2EFTTrainerTest {
    * pixels scattered everywhere, so no 8 x 8 latent cell is whole and GeoWizard's latent mask would drop every
    * recorded batch (see {@link #aRecordedBatchWithoutAWholeLatentCellIsDroppedAsTheOriginalsLatentMaskDropsIt}).
    */
-  private static TrainingBatch batch(int k, String domain) {
+  private static TrainingBatch batch(int k, Domain domain) {
     TrainingBatch f = FixtureBatches.batch(k);
     Tensor mask = f.valMask().clone();                                                   // (2, 1, 48, 64)
     mask.narrow(2, 8, 32).narrow(3, 16, 32).fill_(F.s(1));
-    return new TrainingBatch(f.rgb(), mask, f.depth(), f.normals(), domain, List.of());
+    return new TrainingBatch(f.rgb(), mask, f.metricDepth(), f.normals(), domain, List.of());
   }
 
   private static double lossOn(E2EFTTrainable model, int k) {
     try (NoGradGuard ng = new NoGradGuard(); PointerScope s = new PointerScope()) {
-      return model.forward(batch(k, "indoor"), null, null).value();
+      return model.forward(batch(k, Domain.INDOOR), null, null).value();
     }
   }
 
@@ -69,7 +69,7 @@ class GeoWizardE2EFTTrainerTest {
   void jointLossIsHalfTheSsiLossPlusTheAngularLossAgainstTheNegatedNormals() {
     try (GeoWizardE2EFTModel model = model(NoiseType.ZEROS); NoGradGuard ng = new NoGradGuard();
         PointerScope s = new PointerScope()) {
-      TrainingBatch b = batch(0, "indoor");
+      TrainingBatch b = batch(0, Domain.INDOOR);
       Map<String, Tensor> tap = new HashMap<>();
       E2EFTModel.Loss loss = model.forward(b, null, tap::put);
       assertThat(loss.dropped()).isFalse();
@@ -84,7 +84,7 @@ class GeoWizardE2EFTTrainerTest {
       assertThat(Tensors.maxAbsDiff(normals, tap.get("normal_prediction"))).isZero();
 
       // the loss from the single-task E2E-FT losses, computed separately
-      double ssi = Losses.scaleAndShiftInvariant(depth, b.depth(), b.valMask()).item_double();
+      double ssi = Losses.scaleAndShiftInvariant(depth, b.metricDepth(), b.valMask()).item_double();
       double angular = Losses.angular(normals, b.normals().neg(), b.valMask()).item_double();
       double angularUnflipped = Losses.angular(normals, b.normals(), b.valMask()).item_double();
       System.out.printf("ssi %.6f angular %.6f (against unflipped normals %.6f) loss %.6f%n", ssi, angular,
@@ -102,22 +102,22 @@ class GeoWizardE2EFTTrainerTest {
   void aNanTermIsLeftOutOfTheJointLossAndBothNanDropTheBatch() {
     try (PointerScope s = new PointerScope()) {
       Golden.load("training/depth_marigold_zeros_warmup0", "case");
-      TrainingBatch b = batch(1, "indoor");
+      TrainingBatch b = batch(1, Domain.INDOOR);
       Tensor depth = torch.rand(new long[] {2, 1, 48, 64}).mul(F.s(2)).sub(F.s(1));
       Tensor n = torch.randn(new long[] {2, 3, 48, 64});
       Tensor normals = n.div(n.norm(new ScalarOptional(F.s(2)), new long[] {1}, true));
       Tensor nan = torch.full(new long[] {1}, F.s(Double.NaN));
-      double ssi = Losses.scaleAndShiftInvariant(depth, b.depth(), b.valMask()).item_double();
+      double ssi = Losses.scaleAndShiftInvariant(depth, b.metricDepth(), b.valMask()).item_double();
       double angular = Losses.angular(normals, b.normals().neg(), b.valMask()).item_double();
 
-      Losses.Joint both = Losses.geoWizard(depth, normals, b.depth(), b.normals(), b.valMask());
+      Losses.Joint both = Losses.geoWizard(depth, normals, b.metricDepth(), b.normals(), b.valMask());
       assertThat(both.loss().item_double()).isCloseTo(0.5 * ssi + angular, org.assertj.core.data.Offset.offset(1e-6));
-      Losses.Joint noDepth = Losses.geoWizard(depth, normals, b.depth().mul(nan), b.normals(), b.valMask());
+      Losses.Joint noDepth = Losses.geoWizard(depth, normals, b.metricDepth().mul(nan), b.normals(), b.valMask());
       assertThat(Double.isNaN(noDepth.ssi())).isTrue();
       assertThat(noDepth.loss().item_double()).isEqualTo(angular);
-      Losses.Joint noNormals = Losses.geoWizard(depth, normals, b.depth(), b.normals().mul(nan), b.valMask());
+      Losses.Joint noNormals = Losses.geoWizard(depth, normals, b.metricDepth(), b.normals().mul(nan), b.valMask());
       assertThat(noNormals.loss().item_double()).isCloseTo(0.5 * ssi, org.assertj.core.data.Offset.offset(1e-7));
-      Losses.Joint none = Losses.geoWizard(depth, normals, b.depth(), b.normals(), torch.zeros_like(b.valMask()));
+      Losses.Joint none = Losses.geoWizard(depth, normals, b.metricDepth(), b.normals(), torch.zeros_like(b.valMask()));
       assertThat(none.loss()).isNull();
     }
   }
@@ -128,20 +128,20 @@ class GeoWizardE2EFTTrainerTest {
         PointerScope s = new PointerScope()) {
       // about 83 % of the pixels are valid, but every 8 x 8 cell misses some: val_mask.any() holds, the original's
       // latent_mask.any() (~max_pool2d(~val_mask, 8, 8)) does not
-      TrainingBatch recorded = FixtureBatches.batch(0).withDomain("indoor");
+      TrainingBatch recorded = FixtureBatches.batch(0).withDomain(Domain.INDOOR);
       assertThat(recorded.valMask().any().item_bool()).isTrue();
       assertThat(model.forward(recorded, null, null).dropped()).isTrue();
       // one whole cell (rows 40-47, columns 56-63 of the second image) is enough
       Tensor mask = recorded.valMask().clone();
       mask.narrow(0, 1, 1).narrow(2, 40, 8).narrow(3, 56, 8).fill_(F.s(1));
-      TrainingBatch oneCell = new TrainingBatch(recorded.rgb(), mask, recorded.depth(), recorded.normals(), "indoor",
-          List.of());
+      TrainingBatch oneCell = new TrainingBatch(recorded.rgb(), mask, recorded.metricDepth(), recorded.normals(),
+          Domain.INDOOR, List.of());
       assertThat(model.forward(oneCell, null, null).dropped()).isFalse();
       // a cell straddling the 8-pixel grid is not one
       Tensor shifted = recorded.valMask().clone();
       shifted.narrow(2, 36, 8).narrow(3, 52, 8).fill_(F.s(1));
-      TrainingBatch offGrid = new TrainingBatch(recorded.rgb(), shifted, recorded.depth(), recorded.normals(),
-          "indoor", List.of());
+      TrainingBatch offGrid = new TrainingBatch(recorded.rgb(), shifted, recorded.metricDepth(), recorded.normals(),
+          Domain.INDOOR, List.of());
       assertThat(model.forward(offGrid, null, null).dropped()).isTrue();
     }
   }
@@ -151,10 +151,10 @@ class GeoWizardE2EFTTrainerTest {
     try (GeoWizardE2EFTModel model = model(NoiseType.ZEROS); NoGradGuard ng = new NoGradGuard();
         PointerScope s = new PointerScope()) {
       Map<String, Tensor> indoor = new HashMap<>();
-      assertThat(Tensors.shape(batch(2, "indoor").valMask())).containsExactly(2, 1, 48, 64);
+      assertThat(Tensors.shape(batch(2, Domain.INDOOR).valMask())).containsExactly(2, 1, 48, 64);
       Map<String, Tensor> outdoor = new HashMap<>();
-      double li = model.forward(batch(2, "indoor"), null, indoor::put).value();
-      double lo = model.forward(batch(2, "outdoor"), null, outdoor::put).value();
+      double li = model.forward(batch(2, Domain.INDOOR), null, indoor::put).value();
+      double lo = model.forward(batch(2, Domain.OUTDOOR), null, outdoor::put).value();
       // rows: depth x 2 then normals x 2; geo one-hot [0,1] / [1,0], domain one-hot, each as sin then cos
       float s1 = (float) Math.sin(1);
       float[] labels = Tensors.toFloats(outdoor.get("class_labels"));
@@ -174,7 +174,7 @@ class GeoWizardE2EFTTrainerTest {
       Tensor ehs = indoor.get("encoder_hidden_states");                                     // (4, 1, D)
       assertThat(Tensors.maxAbsDiff(ehs.narrow(0, 0, 2), ehs.narrow(0, 2, 2))).isZero();
       assertThat(Tensors.maxAbsDiff(ehs.narrow(0, 0, 1), ehs.narrow(0, 1, 1))).isPositive();
-      assertThatThrownBy(() -> model.forward(batch(2, "object"), null, null))
+      assertThatThrownBy(() -> model.forward(batch(2, Domain.OBJECT), null, null))
           .hasMessageContaining("indoor or outdoor");
       assertThatThrownBy(() -> model.forward(batch(2, null), null, null)).hasMessageContaining("domain");
     }
@@ -187,7 +187,7 @@ class GeoWizardE2EFTTrainerTest {
     try (GeoWizardE2EFTModel model = model(NoiseType.ZEROS); E2EFTTrainer trainer = new E2EFTTrainer(model, o);
         PointerScope s = new PointerScope()) {
       Map<String, float[]> before = ParameterSnapshot.of(model);
-      E2EFTModel.Loss loss = trainer.microStep(batch(0, "indoor"), 0, null);
+      E2EFTModel.Loss loss = trainer.microStep(batch(0, Domain.INDOOR), 0, null);
       E2EFTTrainer.StepResult r = trainer.optimizerStep();
       assertThat(loss.value()).isFinite().isPositive();
       assertThat(r.lr()).isEqualTo(lr);
@@ -237,7 +237,7 @@ class GeoWizardE2EFTTrainerTest {
 
   /** Fixture batches 0 and 1 alternately, as indoor (Hypersim) batches. */
   static FixtureBatches twoIndoorBatches() {
-    return new FixtureBatches(k -> batch((int) (k % 2), "indoor"));
+    return new FixtureBatches(k -> batch((int) (k % 2), Domain.INDOOR));
   }
 
   /**
@@ -249,8 +249,8 @@ class GeoWizardE2EFTTrainerTest {
       int inEpoch = (int) (k % 3);
       List<LoaderDraws> draws = List.of(new LoaderDraws(inEpoch == 0 ? 2 : 0, inEpoch == 0 ? 3 : 0,
           inEpoch != 1, 2, true, 0.5));
-      TrainingBatch b = batch((int) (k % FixtureBatches.count()), inEpoch == 2 ? "outdoor" : "indoor");
-      return new TrainingBatch(b.rgb(), b.valMask(), b.depth(), b.normals(), b.domain(), draws);
+      TrainingBatch b = batch((int) (k % FixtureBatches.count()), inEpoch == 2 ? Domain.OUTDOOR : Domain.INDOOR);
+      return new TrainingBatch(b.rgb(), b.valMask(), b.metricDepth(), b.normals(), b.domain(), draws);
     });
   }
 
@@ -335,7 +335,7 @@ class GeoWizardE2EFTTrainerTest {
       TrainOptions o = TrainOptions.defaults().withBatch(2, 1).withSeed(2).withGradientCheckpointing(run == 1);
       try (GeoWizardE2EFTModel model = model(NoiseType.GAUSSIAN); E2EFTTrainer trainer = new E2EFTTrainer(model, o);
           PointerScope s = new PointerScope()) {
-        losses[run] = trainer.microStep(batch(3, "outdoor"), 0, null).value();
+        losses[run] = trainer.microStep(batch(3, Domain.OUTDOOR), 0, null).value();
         List<Tensor> g = new ArrayList<>();
         for (Tensor p : model.trainableParameters()) g.add(p.grad().flatten());
         grads[run] = Tensors.toFloats(torch.cat(new org.bytedeco.pytorch.TensorVector(g.toArray(new Tensor[0]))));

@@ -124,7 +124,7 @@ final class TrainPyReplay {
   private static TrainingBatch batch(int m, org.bytedeco.pytorch.global.torch.ScalarType dtype) {
     TrainingBatch b = FixtureBatches.batch(m);
     if (dtype == org.bytedeco.pytorch.global.torch.ScalarType.Float) return b;
-    return new TrainingBatch(b.rgb().to(dtype), b.valMask(), b.depth() == null ? null : b.depth().to(dtype),
+    return new TrainingBatch(b.rgb().to(dtype), b.valMask(), b.metricDepth() == null ? null : b.metricDepth().to(dtype),
         b.normals() == null ? null : b.normals().to(dtype));
   }
 

@@ -84,7 +84,7 @@ public final class DepthEvaluator {
         progress.start(cfg.dispName(), dataset.size());
         for (int i = 0; i < dataset.size(); i++) {
           String predName = dataset.predictionPath(i);
-          EvalDataset.GroundTruth gt = dataset.groundTruth(i);
+          EvalDataset.DepthGroundTruth gt = dataset.groundTruth(i);
           Path predPath = predictionDir.resolve(predName);
           if (!Files.isRegularFile(predPath)) {
             LOG.warn("Can't find prediction: {}", predPath);
@@ -133,7 +133,7 @@ public final class DepthEvaluator {
    *
    * @param prediction float32 {@code [H, W]} (the GT's shape)
    */
-  public static Aligned finalPrediction(EvalDataset.GroundTruth gt, float[] prediction, DatasetConfig cfg,
+  public static Aligned finalPrediction(EvalDataset.DepthGroundTruth gt, float[] prediction, DatasetConfig cfg,
       Options options) {
     float[] depth;
     LeastSquaresAlignment.Fit fit = null;
@@ -176,7 +176,7 @@ public final class DepthEvaluator {
    * @param prediction float32 {@code [H, W]} (the GT's shape)
    */
   @SuppressWarnings("try") // the scope and the guard act by existing
-  public static SampleResult evaluateSample(EvalDataset.GroundTruth gt, float[] prediction, String predName,
+  public static SampleResult evaluateSample(EvalDataset.DepthGroundTruth gt, float[] prediction, String predName,
       DatasetConfig cfg, Options options) {
     Aligned aligned = finalPrediction(gt, prediction, cfg, options);
     double[] metrics;
@@ -194,7 +194,7 @@ public final class DepthEvaluator {
   }
 
   /** Reads a prediction {@code .npy}; its squeezed shape must be the GT's {@code [H, W]}. */
-  static float[] readPrediction(Path file, EvalDataset.GroundTruth gt) {
+  static float[] readPrediction(Path file, EvalDataset.DepthGroundTruth gt) {
     Npy.Array a = Npy.read(file);
     if (!Arrays.equals(a.squeezedShape(), new long[] {gt.height(), gt.width()})) {
       throw new IllegalArgumentException("prediction " + file + " has shape " + Arrays.toString(a.shape())

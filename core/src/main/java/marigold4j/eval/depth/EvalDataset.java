@@ -42,7 +42,7 @@ public final class EvalDataset implements AutoCloseable {
   private final int eth3dWidth;
 
   /** Ground truth of one sample: {@code [H, W]} float32 depth in metres (after crops) and its validity mask. */
-  public record GroundTruth(String rgbRelativePath, int height, int width, float[] depth, boolean[] valid) {
+  public record DepthGroundTruth(String rgbRelativePath, int height, int width, float[] depth, boolean[] valid) {
     public long validCount() {
       long n = 0;
       for (boolean v : valid) if (v) n++;
@@ -107,7 +107,7 @@ public final class EvalDataset implements AutoCloseable {
    * Loads sample {@code index}'s ground truth. The RGB (and NYU's filled depth) must exist, as the original reads
    * them, but are not decoded: the metrics do not use them.
    */
-  public GroundTruth groundTruth(int index) {
+  public DepthGroundTruth groundTruth(int index) {
     String[] f = lines.get(index);
     requireMember(f[0]);
     if (config.kind() == DatasetKind.NYU_V2) requireMember(f[2]);
@@ -139,7 +139,7 @@ public final class EvalDataset implements AutoCloseable {
     if (!files.exists(path)) files.read(path); // fails with the member, archive and naming rule
   }
 
-  private GroundTruth fromPng(String rgb, String depthPath, double divisor) {
+  private DepthGroundTruth fromPng(String rgb, String depthPath, double divisor) {
     Raster r = decodeGray16(depthPath);
     int h = r.getHeight();
     int w = r.getWidth();
@@ -153,10 +153,10 @@ public final class EvalDataset implements AutoCloseable {
       fill(eval, w, pySlice(45, 471, h), pySlice(41, 601, w));
       and(valid, eval);
     }
-    return new GroundTruth(rgb, h, w, depth, valid);
+    return new DepthGroundTruth(rgb, h, w, depth, valid);
   }
 
-  private GroundTruth kitti(String rgb, String depthPath) {
+  private DepthGroundTruth kitti(String rgb, String depthPath) {
     Raster r = decodeGray16(depthPath);
     int h = r.getHeight();
     int w = r.getWidth();
@@ -179,10 +179,10 @@ public final class EvalDataset implements AutoCloseable {
       fill(eval, cw, window[0], window[1]);
       and(valid, eval);
     }
-    return new GroundTruth(rgb, ch, cw, depth, valid);
+    return new DepthGroundTruth(rgb, ch, cw, depth, valid);
   }
 
-  private GroundTruth eth3d(String rgb, String depthPath) {
+  private DepthGroundTruth eth3d(String rgb, String depthPath) {
     byte[] bytes = files.read(depthPath);
     long expected = (long) eth3dHeight * eth3dWidth * 4;
     if (bytes.length != expected) {
@@ -194,10 +194,10 @@ public final class EvalDataset implements AutoCloseable {
     for (int i = 0; i < depth.length; i++) {
       if (depth[i] == Float.POSITIVE_INFINITY) depth[i] = 0f;
     }
-    return new GroundTruth(rgb, eth3dHeight, eth3dWidth, depth, rangeMask(depth));
+    return new DepthGroundTruth(rgb, eth3dHeight, eth3dWidth, depth, rangeMask(depth));
   }
 
-  private GroundTruth diode(String rgb, String depthPath, String maskPath) {
+  private DepthGroundTruth diode(String rgb, String depthPath, String maskPath) {
     Npy.Array d = Npy.parse(files.read(depthPath), files.location() + ":./" + depthPath);
     Npy.Array m = Npy.parse(files.read(maskPath), files.location() + ":./" + maskPath);
     long[] shape = d.squeezedShape();
@@ -206,7 +206,7 @@ public final class EvalDataset implements AutoCloseable {
           + " and mask ./" + maskPath + " " + Arrays.toString(m.shape()) + " must both be H x W (x 1)");
     }
     // validity comes from the mask file only: DIODE's min/max depth do not enter the mask
-    return new GroundTruth(rgb, (int) shape[0], (int) shape[1], d.toFloats(), m.toBooleans());
+    return new DepthGroundTruth(rgb, (int) shape[0], (int) shape[1], d.toFloats(), m.toBooleans());
   }
 
   /** {@code (d > min) & (d < max)} with both bounds rounded to float32, as torch compares a float32 tensor. */

@@ -111,7 +111,7 @@ public final class DsineEvaluation {
     FloatList pooled = new FloatList();
     int done = 0;
     for (DsineSample s : samples) {
-      GroundTruth gt = DsineLoader.groundTruth(s);
+      NormalsGroundTruth gt = DsineLoader.groundTruth(s);
       NormalMap pred = toDatasetFrame(source.predict(s), source.frame());
       if (pred.height() != gt.normals().height() || pred.width() != gt.normals().width()) {
         throw new IllegalArgumentException(s.predictionRelativePath() + ": prediction is " + pred.height() + "x"

@@ -78,7 +78,7 @@ public final class DsineLoader {
   }
 
   /** Loads the ground-truth normals and mask of a sample, in the DSINE frame ({@link NormalFrame#LUB}). */
-  public static GroundTruth groundTruth(DsineSample s) {
+  public static NormalsGroundTruth groundTruth(DsineSample s) {
     checkFiles(s);
     return switch (s.dataset()) {
       case NYUV2, SCANNET -> fromPng(s.normalPath(), 255f);
@@ -92,7 +92,7 @@ public final class DsineLoader {
   }
 
   /** PNG normals: {@code (v / max) * 2 - 1} in float32; valid where the channel sum is positive. */
-  static GroundTruth fromPng(Path file, float max) {
+  static NormalsGroundTruth fromPng(Path file, float max) {
     Samples s = readSamples(file);
     if (s.channels < 3) throw new IllegalArgumentException(file + ": normal map has " + s.channels + " channel(s)");
     int plane = s.height * s.width;
@@ -107,11 +107,11 @@ public final class DsineLoader {
       }
       mask[p] = sum > 0;
     }
-    return new GroundTruth(new NormalMap(s.height, s.width, chw), mask);
+    return new NormalsGroundTruth(new NormalMap(s.height, s.width, chw), mask);
   }
 
   /** EXR normals (R, G, B channels = x, y, z) as stored; valid where the float32 norm exceeds 0.5. */
-  static GroundTruth fromExr(Path file) {
+  static NormalsGroundTruth fromExr(Path file) {
     OpenExr.Image exr = OpenExr.read(file);
     int plane = exr.height() * exr.width();
     float[] chw = new float[3 * plane];
@@ -125,14 +125,14 @@ public final class DsineLoader {
       float sq = (x * x + y * y) + z * z; // numpy's float32 norm: sum of squares left to right, then sqrt
       mask[p] = (float) Math.sqrt(sq) > 0.5f;
     }
-    return new GroundTruth(new NormalMap(exr.height(), exr.width(), chw), mask);
+    return new NormalsGroundTruth(new NormalMap(exr.height(), exr.width(), chw), mask);
   }
 
   /**
    * OASIS: the ROI normals pasted at {@code [min_y:max_y+1, min_x:max_x+1]} of a zero {@code h x w} canvas, cast to
    * float32, then x and y negated (to LUB); valid where an ROI pixel has any non-zero component.
    */
-  static GroundTruth fromOasisPickle(Path file, int h, int w) {
+  static NormalsGroundTruth fromOasisPickle(Path file, int h, int w) {
     OasisNormalPickle.Roi roi = OasisNormalPickle.read(file);
     if (roi.minY() < 0 || roi.minX() < 0 || roi.maxY() >= h || roi.maxX() >= w) {
       throw new IllegalArgumentException(file + ": ROI [" + roi.minY() + ":" + roi.maxY() + ", " + roi.minX() + ":"
@@ -157,6 +157,6 @@ public final class DsineLoader {
         mask[p] = any;
       }
     }
-    return new GroundTruth(new NormalMap(h, w, chw), mask);
+    return new NormalsGroundTruth(new NormalMap(h, w, chw), mask);
   }
 }

@@ -37,7 +37,7 @@ import org.slf4j.LoggerFactory;
  * i.e. {@code random.random() > 0.5} at the default p), and the per-epoch shuffles from a Java generator
  * (torch's sampler stream is not reproduced: see {@code TrainingRandom}). With {@code shuffle(false)} the datasets
  * are read in order. Each batch lists the draws the original's loaders would have made from the process-wide
- * generators to produce it ({@link TrainingBatch#draws()}), for the training loop to replay.
+ * generators to produce it ({@link CollatedBatch#draws()}), for the training loop to replay.
  *
  * <p>Bad data never stops training: an item whose files are missing or corrupt, or which has no valid depth pixel,
  * is reported and left out of its batch (a batch with no usable item is skipped).
@@ -113,7 +113,7 @@ public final class TrainingDataLoader {
     return iterator(DataPosition.START);
   }
 
-  /** An endless iterator resuming at {@code position} (from {@link TrainingBatch#positionAfter()}). */
+  /** An endless iterator resuming at {@code position} (from {@link CollatedBatch#positionAfter()}). */
   public BatchIterator iterator(DataPosition position) {
     return new BatchIterator(position);
   }
@@ -180,7 +180,7 @@ public final class TrainingDataLoader {
    * Yields batches forever, prefetching on background threads. Tensors are created on the thread that calls
    * {@link #next()}, inside its current {@code PointerScope}.
    */
-  public final class BatchIterator implements Iterator<TrainingBatch>, AutoCloseable {
+  public final class BatchIterator implements Iterator<CollatedBatch>, AutoCloseable {
     private final Planner planner = new Planner();
     private final ExecutorService pool;
     private final Deque<Pending> pending = new ArrayDeque<>();
@@ -227,7 +227,7 @@ public final class TrainingDataLoader {
     }
 
     @Override
-    public TrainingBatch next() {
+    public CollatedBatch next() {
       if (pool.isShutdown()) throw new NoSuchElementException("iterator closed");
       List<LoaderDraws> draws = new ArrayList<>(); // of every plan entry consumed, skipped ones included
       while (true) {
@@ -240,7 +240,7 @@ public final class TrainingDataLoader {
         }
         draws.add(head.draws());
         fill(); // keep the workers busy while this batch is collated and used
-        TrainingBatch batch = collate(entry, draws);
+        CollatedBatch batch = collate(entry, draws);
         if (batch != null) {
           emptyEntriesInARow = 0;
           return batch;
@@ -275,7 +275,7 @@ public final class TrainingDataLoader {
       }
     }
 
-    private TrainingBatch collate(List<Pending> entry, List<LoaderDraws> draws) {
+    private CollatedBatch collate(List<Pending> entry, List<LoaderDraws> draws) {
       List<DecodedItem> good = new ArrayList<>();
       for (Pending p : entry) {
         TrainingDataset ds = datasets.get(p.dataset());
@@ -325,7 +325,7 @@ public final class TrainingDataLoader {
   }
 
   /** {@code default_collate}: stacks the items along a new batch dimension (tensors made on this thread). */
-  static TrainingBatch stack(List<DecodedItem> items, String dataset, long epoch, int entry,
+  static CollatedBatch stack(List<DecodedItem> items, String dataset, long epoch, int entry,
       List<LoaderDraws> draws) {
     Engine.init();
     int b = items.size();
@@ -351,7 +351,7 @@ public final class TrainingDataLoader {
     }
     Tensor d = Tensors.fromFloats(depth, b, 1, h, w);
     Tensor m = Tensors.fromBoolBytes(mask, b, 1, h, w);
-    return new TrainingBatch(
+    return new CollatedBatch(
         Tensors.fromFloats(rgb, b, 3, h, w),
         d.expand(b, 3, h, w).contiguous(), // (B, 1, H, W) -> (B, 3, H, W): the original stacks three copies
         Tensors.fromFloats(metric, b, 1, h, w),

@@ -116,7 +116,7 @@ class DepthEvaluatorTest {
     JsonNode caseJson = DepthCases.caseJson("scannet_mini");
     Path caseDir = DepthCases.unpack("scannet_mini", tmp);
     try (EvalDataset ds = DepthCases.open(caseDir, caseJson)) {
-      EvalDataset.GroundTruth gt = ds.groundTruth(0);
+      EvalDataset.DepthGroundTruth gt = ds.groundTruth(0);
       float[] pred = DepthEvaluator.readPrediction(caseDir.resolve("prediction").resolve(ds.predictionPath(0)), gt);
       long before = 0;
       for (int i = 0; i < 30; i++) {

@@ -47,13 +47,13 @@ class EvalDatasetTest {
       }
       assertThat(kept).isEqualTo(want);
 
-      EvalDataset.GroundTruth gt = ds.groundTruth(0);
+      EvalDataset.DepthGroundTruth gt = ds.groundTruth(0);
       assertSame(gt.valid(), dump.get("valid_mask_raw").toBooleans(), "valid_mask_raw");
       if (dump.containsKey("depth_raw_linear")) {
         assertSame(gt.depth(), dump.get("depth_raw_linear").toFloats(), "depth_raw_linear");
       }
       for (JsonNode s : samples.get("samples")) {
-        EvalDataset.GroundTruth g = ds.groundTruth(s.get("index").asInt());
+        EvalDataset.DepthGroundTruth g = ds.groundTruth(s.get("index").asInt());
         assertThat(new int[] {g.height(), g.width()}).as("GT shape").containsExactly(
             s.get("gt_shape").get(0).asInt(), s.get("gt_shape").get(1).asInt());
         assertThat(g.validCount()).as("valid pixels of %s", s.get("rgb_relative_path").asText())
@@ -77,7 +77,7 @@ class EvalDatasetTest {
     try (EvalDataset ds = DepthCases.open(caseDir, caseJson)) {
       for (JsonNode s : samples.get("samples")) {
         int i = s.get("index").asInt();
-        EvalDataset.GroundTruth gt = ds.groundTruth(i);
+        EvalDataset.DepthGroundTruth gt = ds.groundTruth(i);
         float[] pred = DepthEvaluator.readPrediction(caseDir.resolve("prediction").resolve(ds.predictionPath(i)), gt);
         if (i == 0 && dump.containsKey("pred_raw")) assertThat(pred).containsExactly(dump.get("pred_raw").toFloats());
         DepthEvaluator.SampleResult r = DepthEvaluator.evaluateSample(gt, pred, ds.predictionPath(i), ds.config(),
@@ -106,7 +106,7 @@ class EvalDatasetTest {
         }
       }
       if (dump.containsKey("ls_downsampled_column_index")) {
-        EvalDataset.GroundTruth gt = ds.groundTruth(0);
+        EvalDataset.DepthGroundTruth gt = ds.groundTruth(0);
         float[] cols = dump.get("ls_downsampled_column_index").toFloats();
         int[] got = LeastSquaresAlignment.fitColumns(gt.height(), gt.width(), options.alignmentMaxRes());
         assertThat(got).hasSize(cols.length);
@@ -124,7 +124,7 @@ class EvalDatasetTest {
       Map<String, Npy.Array> dump = Npy.readNpz(
           DepthCases.source(name).resolve("expected/intermediates/sample_000.npz"));
       try (EvalDataset ds = DepthCases.open(caseDir, caseJson)) {
-        EvalDataset.GroundTruth gt = ds.groundTruth(0);
+        EvalDataset.DepthGroundTruth gt = ds.groundTruth(0);
         float[] pred = DepthEvaluator.readPrediction(caseDir.resolve("prediction").resolve(ds.predictionPath(0)), gt);
         float[] fin = DepthEvaluator.finalPrediction(gt, pred, ds.config(), DepthCases.options(caseJson)).depth();
         assertSame(fin, dump.get("final_pred").toFloats(), name + " final_pred");

@@ -51,7 +51,7 @@ class DsineBenchmarkTest {
   @EnumSource(DsineDataset.class)
   void decodesGroundTruthNormalsAndMaskAsTheLoader(DsineDataset d) {
     Map<String, Npy.Array> loader = expected(d, "loader_sample_000.npz");
-    GroundTruth gt = DsineLoader.groundTruth(samples(d).get(0));
+    NormalsGroundTruth gt = DsineLoader.groundTruth(samples(d).get(0));
     Npy.Array normal = loader.get("normal"); // [3, H, W]
     assertThat(new long[] {3, gt.normals().height(), gt.normals().width()}).containsExactly(normal.shape());
     assertSameFloats(gt.normals().chw(), normal.toFloats(), d.id() + " normals");
@@ -83,7 +83,7 @@ class DsineBenchmarkTest {
     DsineEvaluation.PredictionSource source =
         DsineEvaluation.savedPredictions(CASE.resolve("prediction"), NormalFrame.LUB);
     for (int k = 0; k < samples.size(); k++) {
-      GroundTruth gt = DsineLoader.groundTruth(samples.get(k));
+      NormalsGroundTruth gt = DsineLoader.groundTruth(samples.get(k));
       float[] err = NormalErrors.angularErrorDegrees(source.predict(samples.get(k)), gt.normals());
       assertSameFloats(err, z.get(String.format("error_%03d", k)).toFloats(), d.id() + " errors of sample " + k);
       assertThat(gt.mask()).as(d.id() + " mask of sample " + k)

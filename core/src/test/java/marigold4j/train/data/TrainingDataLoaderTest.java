@@ -55,7 +55,7 @@ class TrainingDataLoaderTest {
     try (TrainingDataLoader.BatchIterator it = loader.iterator(from)) {
       for (int i = 0; i < n; i++) {
         try (PointerScope scope = new PointerScope()) {
-          TrainingBatch b = it.next();
+          CollatedBatch b = it.next();
           float[] rgb = Tensors.toFloats(b.rgb());
           List<Boolean> flips = new ArrayList<>();
           for (int k = 0; k < b.size(); k++) flips.add(rgb[k * 6 + 1] == 1f);
@@ -123,7 +123,7 @@ class TrainingDataLoaderTest {
     TrainingDataLoader.BatchIterator probe = loader.iterator();
     DataPosition after7;
     try (probe) {
-      TrainingBatch b = null;
+      CollatedBatch b = null;
       for (int i = 0; i < 8; i++) b = probe.next();
       after7 = b.positionAfter();
     }
@@ -136,12 +136,12 @@ class TrainingDataLoaderTest {
     TrainingDataLoader loader = fakes(20, 10).batchSize(2).seed(3).build();
     int epochLength = loader.batchesPerEpoch();
     assertThat(epochLength).isEqualTo(11);
-    List<TrainingBatch> batches = new ArrayList<>();
+    List<CollatedBatch> batches = new ArrayList<>();
     List<String> firstSeen = new ArrayList<>();
     try (TrainingDataLoader.BatchIterator it = loader.iterator(); PointerScope scope = new PointerScope()) {
       for (int i = 0; i < 2 * epochLength + 3; i++) batches.add(it.next());
     }
-    for (TrainingBatch b : batches) {
+    for (CollatedBatch b : batches) {
       assertThat(b.draws()).hasSize(1);
       LoaderDraws d = b.draws().get(0);
       boolean epochStart = b.indexInEpoch() == 0;
@@ -159,7 +159,7 @@ class TrainingDataLoaderTest {
     // resumed mid-epoch: the draws already made before the position are not listed again
     try (TrainingDataLoader.BatchIterator it = loader.iterator(new DataPosition(1, 4));
         PointerScope scope = new PointerScope()) {
-      TrainingBatch b = it.next();
+      CollatedBatch b = it.next();
       assertThat(b.draws().get(0)).isEqualTo(batches.get(epochLength + 4).draws().get(0));
     }
     // without shuffling the samplers draw nothing
@@ -175,7 +175,7 @@ class TrainingDataLoaderTest {
     TrainingDataLoader loader = TrainingDataLoader.builder()
         .datasets(List.of(new Fake("hypersim", 8, Set.of(0, 1, 2, 3)))).batchSize(2).shuffle(false).seed(1).build();
     try (TrainingDataLoader.BatchIterator it = loader.iterator(); PointerScope scope = new PointerScope()) {
-      TrainingBatch b = it.next();
+      CollatedBatch b = it.next();
       assertThat(b.indexInEpoch()).isEqualTo(2);
       assertThat(b.draws()).extracting(LoaderDraws::newIterators).containsExactly(1, 0, 0);
       assertThat(b.draws()).extracting(LoaderDraws::items).containsExactly(2, 2, 2);
@@ -204,15 +204,15 @@ class TrainingDataLoaderTest {
         .hypersim(TD.resolve("hypersim/data/hypersim/processed")).batchSize(1).shuffle(false).seed(0).build();
     Npz npz = Npz.load(TD.resolve("hypersim/expected/item_0_seed0_flip.npz"));
     try (TrainingDataLoader.BatchIterator it = loader.iterator(); PointerScope scope = new PointerScope()) {
-      TrainingBatch b = it.next();
+      CollatedBatch b = it.next();
       assertThat(Tensors.shape(b.rgb())).containsExactly(1, 3, 480, 640);
-      assertThat(Tensors.shape(b.depth())).containsExactly(1, 3, 480, 640);
+      assertThat(Tensors.shape(b.normalisedDepth())).containsExactly(1, 3, 480, 640);
       assertThat(Tensors.shape(b.valMask())).containsExactly(1, 1, 480, 640);
       assertThat(b.domains()).containsExactly("indoor");
       TrainingItemsTest.assertExact(Tensors.toFloats(b.rgb()), npz.floats("rgb"), "batch rgb");
       TrainingItemsTest.assertExact(Tensors.toFloats(b.metric()), npz.floats("metric"), "batch metric");
       TrainingItemsTest.assertExact(Tensors.toFloats(b.normals()), npz.floats("normals"), "batch normals");
-      float[] depth = Tensors.toFloats(b.depth().select(1, 2));
+      float[] depth = Tensors.toFloats(b.normalisedDepth().select(1, 2));
       TrainingItemsTest.assertExact(depth, npz.floats("depth_channel0"), "batch depth channel 2");
     }
   }
@@ -255,7 +255,7 @@ class TrainingDataLoaderTest {
       long before = Pointer.totalCount();
       for (int i = 0; i < 50; i++) {
         try (PointerScope scope = new PointerScope()) {
-          TrainingBatch b = it.next();
+          CollatedBatch b = it.next();
           assertThat(b.rgb().requires_grad()).isFalse();
         }
       }

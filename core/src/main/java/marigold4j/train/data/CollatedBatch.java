@@ -8,8 +8,8 @@ import org.bytedeco.pytorch.Tensor;
  * {@code torch.utils.data.default_collate} stacks the items' dicts.
  *
  * @param rgb float32 (B, 3, H, W) in [-1, 1]
- * @param depth float32 (B, 3, H, W) normalised depth, three identical channels
- * @param metric float32 (B, 1, H, W)
+ * @param normalisedDepth float32 (B, 3, H, W) normalised depth, three identical channels
+ * @param metric float32 (B, 1, H, W) metric depth in metres
  * @param normals float32 (B, 3, H, W)
  * @param valMask bool (B, 1, H, W)
  * @param domains each item's domain ("indoor" / "outdoor")
@@ -20,7 +20,7 @@ import org.bytedeco.pytorch.Tensor;
  * @param draws what the original's data pipeline draws from the process-wide generators to produce this batch: one
  *     entry per plan entry consumed (more than one when entries of bad items only were skipped before it)
  */
-public record TrainingBatch(Tensor rgb, Tensor depth, Tensor metric, Tensor normals, Tensor valMask,
+public record CollatedBatch(Tensor rgb, Tensor normalisedDepth, Tensor metric, Tensor normals, Tensor valMask,
     List<String> domains, String dataset, List<String> sources, long epoch, int indexInEpoch,
     List<LoaderDraws> draws) {
 

@@ -4,8 +4,8 @@ package marigold4j.eval.normals;
  * The ground truth of one DSINE sample as its loader returns it: normals in the DSINE frame ({@link NormalFrame#LUB})
  * and the validity mask, {@code [H, W]} row-major. Normals at invalid pixels are whatever the file holds (never used).
  */
-public record GroundTruth(NormalMap normals, boolean[] mask) {
-  public GroundTruth {
+public record NormalsGroundTruth(NormalMap normals, boolean[] mask) {
+  public NormalsGroundTruth {
     if (mask.length != normals.height() * normals.width()) {
       throw new IllegalArgumentException("mask has " + mask.length + " pixels, normals " + normals.height() + "x"
           + normals.width());

@@ -237,7 +237,7 @@ public final class E2EFTModel implements E2EFTTrainable {
     Tensor unetInput = noiseType == null ? rgbLatent : F.cat(1, rgbLatent, noisy);               // (B, 8, h, w)
     emit(tap, "unet_input", unetInput);
     emit(tap, "timesteps", timesteps);
-    Tensor modelPred = unet.autocast(() -> unet.unet().forward(unetInput, timesteps, encoderHiddenStates, null, null,
+    Tensor modelPred = unet.autocast(() -> unet.unet().forward(unetInput, timesteps, encoderHiddenStates, null,
         unetSegments)).to(master());                                               // (B, 4, h, w)
     emit(tap, "model_pred", modelPred);
 

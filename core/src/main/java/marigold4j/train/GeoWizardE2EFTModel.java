@@ -205,7 +205,7 @@ public final class GeoWizardE2EFTModel implements E2EFTTrainable {
     emit(tap, "encoder_hidden_states", encoderHiddenStates);
     emit(tap, "class_labels", classLabels);
     Tensor modelPred = unet.autocast(() -> unet.unet().forward(unetInput, timesteps, encoderHiddenStates, classLabels,
-        null, unetSegments)).to(torch.ScalarType.Float);                                      // (2B, 4, h, w)
+        unetSegments)).to(torch.ScalarType.Float);                                      // (2B, 4, h, w)
     emit(tap, "model_pred", modelPred);
 
     Tensor mask = batch.valMask().to(torch.ScalarType.Bool);                                   // (B, 1, H, W)

@@ -91,7 +91,7 @@ class GradientCheckpointingMemoryMeasurement {
         long t0 = System.nanoTime();
         try (PointerScope scope = new PointerScope()) {
           marigold4j.nn.ActivationCheckpoint checkpoint = on ? new marigold4j.nn.ActivationCheckpoint() : null;
-          Tensor out = model.unet().forward(sample, timesteps, context, null, null,
+          Tensor out = model.unet().forward(sample, timesteps, context, null,
               on ? checkpoint : marigold4j.nn.SegmentRunner.DIRECT);
           out.mul(weights).sum().backward();
           if (on) {

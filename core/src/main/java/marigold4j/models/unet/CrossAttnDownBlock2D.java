@@ -39,20 +39,18 @@ public final class CrossAttnDownBlock2D extends Module implements UNetDownBlock 
   }
 
   @Override
-  public Tensor forward(Tensor x, Tensor temb, Tensor context, List<Tensor> skips, Tap tap) {
+  public Tensor forward(Tensor x, Tensor temb, Tensor context, List<Tensor> skips) {
     Tensor h = x;
     for (int i = 0; i < resnets.size(); i++) {
       Tensor r = resnets.get(i).forward(h, temb);
-      tap.emit("resnets", i, r);
-      Tap at = tap.child("attentions", i);
-      h = attentions.get(i).forward(r, context, at);
-      if (!tap.active()) Scopes.release(r);                 // not a skip connection: free it once consumed
-      at.emit("0", h);                                       // the reference returns a 1-tuple
+      report("resnets", i, r);
+      h = attentions.get(i).forward(r, context);
+      if (!reporting()) Scopes.release(r);                  // not a skip connection: free it once consumed
       skips.add(h);
     }
     if (downsamplers != null) {
       h = downsamplers.get(0).forward(h);
-      tap.emit("downsamplers", 0, h);
+      report("downsamplers", 0, h);
       skips.add(h);
     }
     return h;

@@ -51,8 +51,8 @@ public final class CrossAttnUpBlock2D extends Module implements UNetUpBlock {
   }
 
   @Override
-  public Tensor forward(Tensor x, Tensor temb, Tensor context, List<Tensor> skips, long[] upsampleSize, Tap tap) {
-    boolean free = !tap.active();                 // intermediates are released once consumed unless reported
+  public Tensor forward(Tensor x, Tensor temb, Tensor context, List<Tensor> skips, long[] upsampleSize) {
+    boolean free = !reporting();                 // intermediates are released once consumed unless reported
     Tensor h = x;
     for (int i = 0; i < resnets.size(); i++) {
       Tensor skip = skips.get(skips.size() - 1 - i);
@@ -60,17 +60,15 @@ public final class CrossAttnUpBlock2D extends Module implements UNetUpBlock {
       if (free && h != x) Scopes.release(h);
       Tensor r = resnets.get(i).forward(joined, temb);               // (B, out, H, W)
       if (free) Scopes.release(joined);
-      tap.emit("resnets", i, r);
-      Tap at = tap.child("attentions", i);
-      h = attentions.get(i).forward(r, context, at);
+      report("resnets", i, r);
+      h = attentions.get(i).forward(r, context);
       if (free) Scopes.release(r);
-      at.emit("0", h);
     }
     if (upsamplers != null) {
       Tensor up = upsamplers.get(0).forward(h, upsampleSize);
       if (free && h != x) Scopes.release(h);
       h = up;
-      tap.emit("upsamplers", 0, h);
+      report("upsamplers", 0, h);
     }
     return h;
   }

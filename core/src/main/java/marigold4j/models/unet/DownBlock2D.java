@@ -23,16 +23,16 @@ public final class DownBlock2D extends Module implements UNetDownBlock {
   }
 
   @Override
-  public Tensor forward(Tensor x, Tensor temb, Tensor context, List<Tensor> skips, Tap tap) {
+  public Tensor forward(Tensor x, Tensor temb, Tensor context, List<Tensor> skips) {
     Tensor h = x;
     for (int i = 0; i < resnets.size(); i++) {
       h = resnets.get(i).forward(h, temb);
-      tap.emit("resnets", i, h);
+      report("resnets", i, h);
       skips.add(h);
     }
     if (downsamplers != null) {
       h = downsamplers.get(0).forward(h);
-      tap.emit("downsamplers", 0, h);
+      report("downsamplers", 0, h);
       skips.add(h);
     }
     return h;

@@ -50,9 +50,9 @@ public final class Transformer2DModel extends Module {
   /**
    * @param x (B, C, H, W)
    * @param context (B, S, crossAttentionDim) encoder hidden states
-   * @return (B, C, H, W)
+   * @return (B, C, H, W), reported as {@code 0} (the reference returns a 1-tuple)
    */
-  public Tensor forward(Tensor x, Tensor context, Tap tap) {
+  public Tensor forward(Tensor x, Tensor context) {
     long b = x.size(0);
     long height = x.size(2);
     long width = x.size(3);
@@ -61,18 +61,21 @@ public final class Transformer2DModel extends Module {
     long c = h.size(1);
     Tensor tokens = h.permute(0, 2, 3, 1).reshape(b, height * width, c);          // (B, HW, c)
     h = linearIn == null ? tokens : linearIn.forward(tokens);                     // (B, HW, inner)
-    if (!tap.active()) Scopes.release(tokens != h ? tokens : null, normed);
+    boolean free = !reporting();                  // intermediates are released once consumed unless reported
+    if (free) Scopes.release(tokens != h ? tokens : null, normed);
     for (int i = 0; i < transformerBlocks.size(); i++) {
       Tensor next = transformerBlocks.get(i).forward(h, context);
-      tap.emit("transformer_blocks", i, next);
-      if (!tap.active()) Scopes.release(h);
+      report("transformer_blocks", i, next);
+      if (free) Scopes.release(h);
       h = next;
     }
     Tensor projected = linearOut == null ? h : linearOut.forward(h);             // (B, HW, C)
     long out = projected.size(2);
     Tensor map = projected.reshape(b, height, width, out).permute(0, 3, 1, 2).contiguous();   // (B, C|inner, H, W)
     Tensor y = convOut == null ? map : convOut.forward(map);                      // (B, C, H, W)
-    if (!tap.active()) Scopes.release(h, projected != h ? projected : null, map != y ? map : null);
-    return F.addConsume(y, x);
+    if (free) Scopes.release(h, projected != h ? projected : null, map != y ? map : null);
+    Tensor result = F.addConsume(y, x);
+    report("0", result);
+    return result;
   }
 }

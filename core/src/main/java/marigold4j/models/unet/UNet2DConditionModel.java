@@ -5,7 +5,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BiConsumer;
+import java.util.function.Function;
 import marigold4j.weights.WeightFiles;
 import marigold4j.checkpoint.CheckpointException;
 import marigold4j.nn.Conv2d;
@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>GeoWizard's variant adds two things: a {@code projection} class embedding (see
  * {@link UNet2DConditionConfig#hasProjectionClassEmbedding()}), fed through the {@code classLabels} argument of
- * {@link #forward(Tensor, Tensor, Tensor, Tensor, BiConsumer)}, and a joint self-attention between the two halves of
+ * {@link #forward(Tensor, Tensor, Tensor, Tensor)}, and a joint self-attention between the two halves of
  * the batch, switched by {@link #setJointSelfAttention(boolean)} (off after loading, as in the original class before
  * {@code enable_xformers_memory_efficient_attention()}).
  *
@@ -185,13 +185,19 @@ public final class UNet2DConditionModel extends Module {
   /**
    * Predicts the noise / v-prediction for {@code sample}.
    *
+   * <p>Intermediate activations are reported to a {@link #hook} on this model under the reference's forward-hook
+   * names: {@code conv_in}, {@code time_proj}, {@code time_embedding}, {@code class_embedding} (when the model has
+   * one), {@code down_blocks.i.resnets.j}, {@code down_blocks.i.attentions.j.0}, {@code down_blocks.i.0} (block
+   * output) and {@code down_blocks.i.1..k} (its skip connections), {@code mid_block}, {@code up_blocks.i},
+   * {@code conv_norm_out}, {@code conv_out}, ...
+   *
    * @param sample (B, in_channels, H, W) latents; H and W need not be divisible by the downsampling factor
    * @param timestep int64 timestep: 0-d (used for the whole batch) or 1-d with B entries (or 1, expanded)
    * @param encoderHiddenStates (B, S, cross_attention_dim)
    * @return (B, out_channels, H, W)
    */
   public Tensor forward(Tensor sample, Tensor timestep, Tensor encoderHiddenStates) {
-    return forward(sample, timestep, encoderHiddenStates, null, null);
+    return forward(sample, timestep, encoderHiddenStates, null, SegmentRunner.DIRECT);
   }
 
   /**
@@ -199,71 +205,47 @@ public final class UNet2DConditionModel extends Module {
    *
    * @param classLabels (B, projection_class_embeddings_input_dim) labels; required when the model has a class
    *     embedding, ignored (as diffusers ignores them) when it has none
-   */
-  public Tensor forward(Tensor sample, Tensor timestep, Tensor encoderHiddenStates, Tensor classLabels) {
-    return forward(sample, timestep, encoderHiddenStates, classLabels, null);
-  }
-
-  /**
-   * As {@link #forward(Tensor, Tensor, Tensor)}, reporting intermediate activations to {@code hook} (may be null)
-   * under the reference's forward-hook names: {@code conv_in}, {@code time_proj}, {@code time_embedding},
-   * {@code down_blocks.i.resnets.j}, {@code down_blocks.i.attentions.j.0}, {@code down_blocks.i.0} (block output)
-   * and {@code down_blocks.i.1..k} (its skip connections), {@code mid_block}, {@code up_blocks.i},
-   * {@code conv_norm_out}, {@code conv_out}, ... The tensors are live values of this pass: copy or retain them if
-   * they must outlive the caller's {@code PointerScope}.
-   */
-  public Tensor forward(Tensor sample, Tensor timestep, Tensor encoderHiddenStates, BiConsumer<String, Tensor> hook) {
-    return forward(sample, timestep, encoderHiddenStates, null, hook);
-  }
-
-  /**
-   * The full forward pass: {@link #forward(Tensor, Tensor, Tensor, Tensor)} reporting intermediate activations as
-   * {@link #forward(Tensor, Tensor, Tensor, BiConsumer)} does, plus {@code class_embedding} when the model has one.
-   *
-   * @param classLabels (B, projection_class_embeddings_input_dim), or null for a model without class embedding
-   * @param hook receives intermediate activations, or null
    * @throws IllegalArgumentException if the model has a class embedding and {@code classLabels} is null
    */
-  public Tensor forward(Tensor sample, Tensor timestep, Tensor encoderHiddenStates, Tensor classLabels,
-      BiConsumer<String, Tensor> hook) {
-    return forward(sample, timestep, encoderHiddenStates, classLabels, hook, SegmentRunner.DIRECT);
+  public Tensor forward(Tensor sample, Tensor timestep, Tensor encoderHiddenStates, Tensor classLabels) {
+    return forward(sample, timestep, encoderHiddenStates, classLabels, SegmentRunner.DIRECT);
   }
 
   /**
    * The full forward pass run as segments through {@code segments}: the stem (time and class embedding,
    * {@code conv_in}), each down block, the mid block, each up block and the output head ({@code conv_norm_out},
    * {@code conv_out}). The segments' boundaries are the time embedding, the skip connections and each block's output.
-   * With {@link SegmentRunner#DIRECT} this is exactly {@link #forward(Tensor, Tensor, Tensor, Tensor, BiConsumer)};
-   * with an {@link ActivationCheckpoint} it is the training forward pass with activation checkpointing (the
-   * per-block counterpart of diffusers' {@code enable_gradient_checkpointing()}); the hook's values then live only
-   * until their segment ends (each segment runs in a {@code PointerScope} of its own): use or retain them in the hook.
+   * With {@link SegmentRunner#DIRECT} this is exactly {@link #forward(Tensor, Tensor, Tensor, Tensor)}; with an
+   * {@link ActivationCheckpoint} it is the training forward pass with activation checkpointing (the per-block
+   * counterpart of diffusers' {@code enable_gradient_checkpointing()}). A {@link #hook}'s values then live only until
+   * their segment ends (each segment runs in a {@code PointerScope} of its own): use or retain them in the hook. The
+   * recomputation of the backward pass reports nothing.
    *
+   * @param classLabels (B, projection_class_embeddings_input_dim), or null for a model without class embedding
    * @param segments how the segments run; {@link SegmentRunner#DIRECT} for a plain forward pass
    * @throws IllegalArgumentException if the model has a class embedding and {@code classLabels} is null
    */
   public Tensor forward(Tensor sample, Tensor timestep, Tensor encoderHiddenStates, Tensor classLabels,
-      BiConsumer<String, Tensor> hook, SegmentRunner segments) {
+      SegmentRunner segments) {
     if (classEmbedding != null && classLabels == null) {
       throw new IllegalArgumentException("this UNet has a class embedding (class_embed_type \""
           + config.classEmbedType() + "\"): class labels are required");
     }
-    Tap tap = Tap.of(hook);
 
-    List<Tensor> stem = segments.run(inputs(sample, timestep, classEmbedding == null ? null : classLabels),
-        (in, report) -> {
-          Tap t = report ? tap : Tap.NONE;
-          Tensor x = in.get(0);
-          Tensor emb = embedTime(in.get(1), x.size(0), Tensors.dtype(x), t);
+    List<Tensor> stem = run(segments, new StemInputs(sample, timestep, classEmbedding == null ? null : classLabels)
+        .tensors(), StemInputs::of, in -> {
+          Tensor x = in.sample();
+          Tensor emb = embedTime(in.timestep(), x.size(0), Tensors.dtype(x));
           if (classEmbedding != null) {
             // The projection takes the labels as they are (no sinusoids); cast so a reduced-precision model accepts
             // them.
-            Tensor classEmb = classEmbedding.forward(in.get(2).to(Tensors.dtype(emb)));   // (B, timeEmbedDim)
-            t.emit("class_embedding", classEmb);
+            Tensor classEmb = classEmbedding.forward(in.classLabels().to(Tensors.dtype(emb)));   // (B, timeEmbedDim)
+            report("class_embedding", classEmb);
             emb = emb.add(classEmb);
           }
           Tensor h0 = convIn.forward(x);                                          // (B, c0, H, W)
-          t.emit("conv_in", h0);
-          return List.of(emb, h0);
+          report("conv_in", h0);
+          return List.of(emb, h0);                                                // [temb, h]
         });
     Tensor emb = stem.get(0);
     Tensor h = stem.get(1);
@@ -275,31 +257,33 @@ public final class UNet2DConditionModel extends Module {
 
     // A plain pass frees the up path's inputs once consumed (a checkpointed pass needs them again for recomputation,
     // and reported values must stay valid).
-    boolean freeConsumed = segments == SegmentRunner.DIRECT && !tap.active();
+    boolean freeConsumed = segments == SegmentRunner.DIRECT && !reporting();
     List<Tensor> skips = new ArrayList<>();
     skips.add(h);
     for (int i = 0; i < downBlocks.size(); i++) {
       UNetDownBlock block = downBlocks.get(i);
-      Tap bt = tap.child("down_blocks", i);
-      List<Tensor> out = segments.run(inputs(h, emb, encoderHiddenStates), (in, report) -> {
-        Tap t = report ? bt : Tap.NONE;
-        List<Tensor> blockSkips = new ArrayList<>();
-        Tensor y = block.forward(in.get(0), in.get(1), in.get(2), blockSkips, t);
-        t.emit("0", y);
-        for (int k = 0; k < blockSkips.size(); k++) t.emit(Integer.toString(k + 1), blockSkips.get(k));
-        List<Tensor> result = new ArrayList<>(blockSkips.size() + 1);            // [output, skips...]
-        result.add(y);
-        result.addAll(blockSkips);
-        return result;
-      });
+      int index = i;
+      List<Tensor> out = run(segments, new BlockInputs(h, emb, encoderHiddenStates).tensors(), BlockInputs::of,
+          in -> {
+            List<Tensor> blockSkips = new ArrayList<>();
+            Tensor y = block.forward(in.x(), in.temb(), in.context(), blockSkips);
+            if (reporting()) {                                  // the reference's (output, skips) tuple, flattened
+              String name = "down_blocks." + index + ".";
+              report(name + "0", y);
+              for (int k = 0; k < blockSkips.size(); k++) report(name + (k + 1), blockSkips.get(k));
+            }
+            List<Tensor> result = new ArrayList<>(blockSkips.size() + 1);          // [output, skips...]
+            result.add(y);
+            result.addAll(blockSkips);
+            return result;
+          });
       h = out.get(0);
       skips.addAll(out.subList(1, out.size()));
     }
 
-    Tap mt = tap.child("mid_block");
-    h = segments.run(inputs(h, emb, encoderHiddenStates), (in, report) -> {
-      Tensor y = midBlock.forward(in.get(0), in.get(1), in.get(2), report ? mt : Tap.NONE);
-      if (report) tap.emit("mid_block", y);
+    h = run(segments, new BlockInputs(h, emb, encoderHiddenStates).tensors(), BlockInputs::of, in -> {
+      Tensor y = midBlock.forward(in.x(), in.temb(), in.context());
+      report("mid_block", y);
       return List.of(y);
     }).get(0);
 
@@ -312,15 +296,12 @@ public final class UNet2DConditionModel extends Module {
       long[] upsampleSize = !last && upsampleToSkip ? new long[] {skips.get(skips.size() - 1).size(2),
           skips.get(skips.size() - 1).size(3)} : null;
       int index = i;
-      Tap ut = tap.child("up_blocks", i);
-      List<Tensor> in = new ArrayList<>(inputs(h, emb, encoderHiddenStates));    // [x, temb, context, skips...]
-      in.addAll(blockSkips);
-      Tensor y = segments.run(in, (x, report) -> {
-        Tensor out = block.forward(x.get(0), x.get(1), x.get(2), x.subList(3, x.size()), upsampleSize,
-            report ? ut : Tap.NONE);
-        if (report) tap.emit("up_blocks", index, out);
-        return List.of(out);
-      }).get(0);
+      Tensor y = run(segments, new BlockInputs(h, emb, encoderHiddenStates, blockSkips).tensors(), BlockInputs::of,
+          in -> {
+            Tensor out = block.forward(in.x(), in.temb(), in.context(), in.skips(), upsampleSize);
+            report("up_blocks", index, out);
+            return List.of(out);
+          }).get(0);
       if (freeConsumed) {
         Scopes.release(h);                                   // the previous block's output and the consumed skips
         blockSkips.forEach(Scopes::release);
@@ -328,30 +309,67 @@ public final class UNet2DConditionModel extends Module {
       h = y;
     }
 
-    return segments.run(inputs(h), (in, report) -> {
-      Tap t = report ? tap : Tap.NONE;
-      Tensor y = convNormOut.forward(in.get(0));
-      t.emit("conv_norm_out", y);
+    return run(segments, List.of(h), in -> in.get(0), x -> {                    // the head: one input
+      Tensor y = convNormOut.forward(x);
+      report("conv_norm_out", y);
       y = convOut.forward(F.silu(y));                                             // (B, out_channels, H, W)
-      t.emit("conv_out", y);
+      report("conv_out", y);
       return List.of(y);
     }).get(0);
   }
 
-  /** A segment's input list; unlike {@code List.of} it keeps null entries (absent optional inputs). */
-  private static List<Tensor> inputs(Tensor... ts) {
-    return java.util.Arrays.asList(ts);
+  /** The stem segment's inputs; {@code classLabels} is null for a model without class embedding. */
+  private record StemInputs(Tensor sample, Tensor timestep, Tensor classLabels) {
+    List<Tensor> tensors() {
+      return java.util.Arrays.asList(sample, timestep, classLabels);              // keeps a null entry
+    }
+
+    static StemInputs of(List<Tensor> t) {
+      return new StemInputs(t.get(0), t.get(1), t.get(2));
+    }
+  }
+
+  /** A block segment's inputs: hidden states, time embedding, context and the skip connections an up block takes. */
+  private record BlockInputs(Tensor x, Tensor temb, Tensor context, List<Tensor> skips) {
+    BlockInputs(Tensor x, Tensor temb, Tensor context) {
+      this(x, temb, context, List.of());
+    }
+
+    List<Tensor> tensors() {                                                      // [x, temb, context, skips...]
+      List<Tensor> t = new ArrayList<>(3 + skips.size());
+      t.add(x);
+      t.add(temb);
+      t.add(context);
+      t.addAll(skips);
+      return t;
+    }
+
+    static BlockInputs of(List<Tensor> t) {
+      return new BlockInputs(t.get(0), t.get(1), t.get(2), t.subList(3, t.size()));
+    }
+  }
+
+  /**
+   * Runs one segment through {@code segments}: {@code inputs} is the tensor list the runner keeps (for
+   * recomputation), {@code named} gives the body its named view. A recomputation for the backward pass reports
+   * nothing (its values were reported by the first run).
+   */
+  private <I> List<Tensor> run(SegmentRunner segments, List<Tensor> inputs, Function<List<Tensor>, I> named,
+      Function<I, List<Tensor>> body) {
+    return segments.run(inputs, (in, report) -> report
+        ? body.apply(named.apply(in))
+        : unreported(() -> body.apply(named.apply(in))));
   }
 
   /** The (B, timeEmbedDim) embedding of the timesteps, before any class embedding is added. */
-  private Tensor embedTime(Tensor timestep, long batch, torch.ScalarType dtype, Tap tap) {
+  private Tensor embedTime(Tensor timestep, long batch, torch.ScalarType dtype) {
     Tensor t = timestep.dim() == 0 ? timestep.reshape(1) : timestep;                // (1) or (B)
     t = t.expand(batch);                                                            // (B)
     Tensor proj = timeProj.forward(t);                                              // (B, c0) float32
-    tap.emit("time_proj", proj);
+    report("time_proj", proj);
     // The sinusoids are computed in float32 and only then cast to the model dtype, as in diffusers.
     Tensor emb = timeEmbedding.forward(proj.to(dtype));                             // (B, timeEmbedDim)
-    tap.emit("time_embedding", emb);
+    report("time_embedding", emb);
     return emb;
   }
 }

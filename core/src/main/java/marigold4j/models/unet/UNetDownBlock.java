@@ -10,10 +10,9 @@ public interface UNetDownBlock {
    * @param temb (B, timeEmbedDim) time embedding
    * @param context (B, S, crossAttentionDim) encoder hidden states (unused by blocks without attention)
    * @param skips receives this block's skip connections, in order (one per resnet, plus the downsampled output)
-   * @param tap where intermediate activations are reported, named relative to this block
    * @return (B, Cout, H', W'): H' = ceil(H / 2) when the block downsamples, else H
    */
-  Tensor forward(Tensor x, Tensor temb, Tensor context, List<Tensor> skips, Tap tap);
+  Tensor forward(Tensor x, Tensor temb, Tensor context, List<Tensor> skips);
 
   /**
    * Switches the self-attention of the block's transformers (see

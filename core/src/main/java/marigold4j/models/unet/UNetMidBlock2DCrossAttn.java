@@ -27,18 +27,16 @@ public final class UNetMidBlock2DCrossAttn extends Module {
   }
 
   /** (B, C, H, W) -> (B, C, H, W). */
-  public Tensor forward(Tensor x, Tensor temb, Tensor context, Tap tap) {
-    boolean free = !tap.active();                 // intermediates are released once consumed unless reported
+  public Tensor forward(Tensor x, Tensor temb, Tensor context) {
+    boolean free = !reporting();                 // intermediates are released once consumed unless reported
     Tensor h = resnets.get(0).forward(x, temb);
-    tap.emit("resnets", 0, h);
+    report("resnets", 0, h);
     for (int i = 0; i < attentions.size(); i++) {
-      Tap at = tap.child("attentions", i);
-      Tensor a = attentions.get(i).forward(h, context, at);
+      Tensor a = attentions.get(i).forward(h, context);
       if (free) Scopes.release(h);
-      at.emit("0", a);
       h = resnets.get(i + 1).forward(a, temb);
       if (free) Scopes.release(a);
-      tap.emit("resnets", i + 1, h);
+      report("resnets", i + 1, h);
     }
     return h;
   }

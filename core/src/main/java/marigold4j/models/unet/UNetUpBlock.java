@@ -15,10 +15,9 @@ public interface UNetUpBlock {
    * @param skips exactly {@link #numResnets()} skip connections in the order the down path produced them; the last
    *     one is concatenated first
    * @param upsampleSize {@code {H', W'}} to upsample to, or {@code null} for x2
-   * @param tap where intermediate activations are reported, named relative to this block
    * @return (B, Cout, H', W') when the block upsamples, else (B, Cout, H, W)
    */
-  Tensor forward(Tensor x, Tensor temb, Tensor context, List<Tensor> skips, long[] upsampleSize, Tap tap);
+  Tensor forward(Tensor x, Tensor temb, Tensor context, List<Tensor> skips, long[] upsampleSize);
 
   /**
    * Switches the self-attention of the block's transformers (see

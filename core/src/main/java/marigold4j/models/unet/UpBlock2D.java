@@ -37,8 +37,8 @@ public final class UpBlock2D extends Module implements UNetUpBlock {
   }
 
   @Override
-  public Tensor forward(Tensor x, Tensor temb, Tensor context, List<Tensor> skips, long[] upsampleSize, Tap tap) {
-    boolean free = !tap.active();                 // intermediates are released once consumed unless reported
+  public Tensor forward(Tensor x, Tensor temb, Tensor context, List<Tensor> skips, long[] upsampleSize) {
+    boolean free = !reporting();                 // intermediates are released once consumed unless reported
     Tensor h = x;
     for (int i = 0; i < resnets.size(); i++) {
       Tensor skip = skips.get(skips.size() - 1 - i);
@@ -46,13 +46,13 @@ public final class UpBlock2D extends Module implements UNetUpBlock {
       if (free && h != x) Scopes.release(h);
       h = resnets.get(i).forward(joined, temb);                      // (B, out, H, W)
       if (free) Scopes.release(joined);
-      tap.emit("resnets", i, h);
+      report("resnets", i, h);
     }
     if (upsamplers != null) {
       Tensor up = upsamplers.get(0).forward(h, upsampleSize);
       if (free && h != x) Scopes.release(h);
       h = up;
-      tap.emit("upsamplers", 0, h);
+      report("upsamplers", 0, h);
     }
     return h;
   }

@@ -2,7 +2,6 @@ package marigold4j.models.vae;
 
 import static marigold4j.models.vae.Encoder.EPS;
 import static marigold4j.models.vae.Encoder.next;
-import static marigold4j.models.vae.Encoder.report;
 
 import java.util.List;
 import java.util.function.BiConsumer;
@@ -52,13 +51,13 @@ public final class Decoder extends Module {
    */
   public Tensor forward(Tensor z, BiConsumer<String, Tensor> tap) {
     // Stage outputs are released once consumed, unless reported to a tap (which may keep them).
-    Tensor h = report(tap, "conv_in", convIn.forward(z));
-    h = next(tap, h, report(tap, "mid_block", midBlock.forward(h)));
+    Tensor h = Encoder.report(tap, "conv_in", convIn.forward(z));
+    h = next(tap, h, Encoder.report(tap, "mid_block", midBlock.forward(h)));
     for (int i = 0; i < upBlocks.size(); i++) {
-      h = next(tap, h, report(tap, "up_blocks." + i, upBlocks.get(i).forward(h)));
+      h = next(tap, h, Encoder.report(tap, "up_blocks." + i, upBlocks.get(i).forward(h)));
     }
-    h = next(tap, h, report(tap, "conv_norm_out", convNormOut.forward(h)));
+    h = next(tap, h, Encoder.report(tap, "conv_norm_out", convNormOut.forward(h)));
     h = tap == null ? F.siluConsume(h) : F.silu(h);
-    return next(tap, h, report(tap, "conv_out", convOut.forward(h)));
+    return next(tap, h, Encoder.report(tap, "conv_out", convOut.forward(h)));
   }
 }

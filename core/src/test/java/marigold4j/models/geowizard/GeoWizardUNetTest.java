@@ -79,9 +79,8 @@ class GeoWizardUNetTest {
     Golden g = Golden.load(MODULES, "unet_intermediates");
     Map<String, Tensor> seen = new LinkedHashMap<>();
     Tensor out;
-    try (NoGradGuard ng = new NoGradGuard()) {
-      out = unet.forward(g.in("sample"), g.in("timestep"), g.in("encoder_hidden_states"), g.in("class_labels"),
-          seen::put);
+    try (NoGradGuard ng = new NoGradGuard(); var hook = unet.hook(seen::put)) {
+      out = unet.forward(g.in("sample"), g.in("timestep"), g.in("encoder_hidden_states"), g.in("class_labels"));
     }
     assertClose(out, g.out("sample"), g.atol("sample"), "sample");
     int compared = 0;

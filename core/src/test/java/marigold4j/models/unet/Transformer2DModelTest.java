@@ -38,8 +38,8 @@ class Transformer2DModelTest {
     Tensor x = torch.randn(2, 32, 5, 7);
     Tensor context = torch.randn(2, 3, 16);
     try (NoGradGuard ng = new NoGradGuard()) {
-      Tensor a = linear.forward(x, context, Tap.NONE);
-      Tensor b = conv.forward(x, context, Tap.NONE);
+      Tensor a = linear.forward(x, context);
+      Tensor b = conv.forward(x, context);
       assertThat(Tensors.shape(b)).containsExactly(2, 32, 5, 7);
       assertThat(Tensors.maxAbsDiff(a, b)).isLessThan(1e-5);
       assertThat(Tensors.maxAbsDiff(a, x)).as("the blocks change the input").isGreaterThan(1e-2);

@@ -72,8 +72,8 @@ class UNet2DConditionModelTest {
     Golden g = Golden.load("modules/tiny-marigold-depth", "unet_intermediates");
     Map<String, Tensor> seen = new LinkedHashMap<>();
     Tensor out;
-    try (NoGradGuard ng = new NoGradGuard()) {
-      out = depth.forward(g.in("sample"), g.in("timestep"), g.in("encoder_hidden_states"), seen::put);
+    try (NoGradGuard ng = new NoGradGuard(); var hook = depth.hook(seen::put)) {
+      out = depth.forward(g.in("sample"), g.in("timestep"), g.in("encoder_hidden_states"));
     }
     assertClose(out, g.out("sample"), g.atol("sample"), "sample");
     int compared = 0;

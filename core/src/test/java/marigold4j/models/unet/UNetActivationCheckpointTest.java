@@ -66,13 +66,13 @@ class UNetActivationCheckpointTest {
       Tensor labels = c.hasProjectionClassEmbedding() ? torch.randn(2, c.projectionClassEmbeddingsInputDim()) : null;
       Tensor weights = torch.randn(2, c.outChannels(), h, w);          // a loss that reaches every output value
 
-      Tensor full = unet.forward(sample, timestep, context, labels, null, SegmentRunner.DIRECT);
+      Tensor full = unet.forward(sample, timestep, context, labels, SegmentRunner.DIRECT);
       full.mul(weights).sum().backward();
       Map<String, Tensor> expected = takeGradients(unet);
 
       Tensor checkpointed;
       try (ActivationCheckpoint segments = new ActivationCheckpoint()) {
-        Tensor out = unet.forward(sample, timestep, context, labels, null, segments);
+        Tensor out = unet.forward(sample, timestep, context, labels, segments);
         checkpointed = out.detach().clone();
         out.mul(weights).sum().backward();
         segments.backward();
@@ -102,16 +102,16 @@ class UNetActivationCheckpointTest {
       Tensor timestep = Tensors.fromLongs(new long[] {999}, 1);
       Tensor context = torch.randn(1, 5, 16);
       Map<String, Tensor> plain = new LinkedHashMap<>();
-      try (NoGradGuard ng = new NoGradGuard()) {
-        unet.forward(sample, timestep, context, (n, t) -> plain.put(n, t.clone()));
+      try (NoGradGuard ng = new NoGradGuard(); var hook = unet.hook((n, t) -> plain.put(n, t.clone()))) {
+        unet.forward(sample, timestep, context);
       }
       List<String> names = new java.util.ArrayList<>();
-      try (ActivationCheckpoint checkpoint = new ActivationCheckpoint()) {
-        // a reported value lives until its block's segment ends: compared here, in the hook
-        Tensor out = unet.forward(sample, timestep, context, null, (n, t) -> {
-          names.add(n);
-          assertThat(Tensors.maxAbsDiff(t, plain.get(n))).as(n).isZero();
-        }, checkpoint);
+      // a reported value lives until its block's segment ends: compared here, in the hook
+      try (ActivationCheckpoint checkpoint = new ActivationCheckpoint(); var hook = unet.hook((n, t) -> {
+        names.add(n);
+        assertThat(Tensors.maxAbsDiff(t, plain.get(n))).as(n).isZero();
+      })) {
+        Tensor out = unet.forward(sample, timestep, context, null, checkpoint);
         out.sum().backward();
         checkpoint.backward();                                          // recomputes every block without reporting
       }
@@ -127,7 +127,7 @@ class UNetActivationCheckpointTest {
       Tensor sample = torch.randn(1, 8, 6, 8);
       Tensor timestep = Tensors.fromLongs(new long[] {999}, 1);
       Tensor context = torch.randn(1, 5, 16);
-      Tensor out = unet.forward(sample, timestep, context, null, null, checkpoint);
+      Tensor out = unet.forward(sample, timestep, context, null, checkpoint);
       assertThat(out.requires_grad()).isFalse();
       assertThat(Tensors.maxAbsDiff(out, unet.forward(sample, timestep, context))).isZero();
     }
@@ -172,7 +172,7 @@ class UNetActivationCheckpointTest {
         try (PointerScope scope = new PointerScope(); ActivationCheckpoint checkpoint = new ActivationCheckpoint()) {
           torch.manual_seed(i);
           Tensor out = unet.forward(torch.randn(1, 8, 6, 8), Tensors.fromLongs(new long[] {999}, 1),
-              torch.randn(1, 5, 16), null, null, checkpoint);
+              torch.randn(1, 5, 16), null, checkpoint);
           out.sum().backward();
           checkpoint.backward();
         }

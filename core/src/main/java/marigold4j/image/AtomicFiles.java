@@ -31,22 +31,25 @@ public final class AtomicFiles {
    * output that mode).
    */
   public static Path newTempFile(Path dir, String prefix) throws IOException {
-    for (int attempt = 0; ; attempt++) {
-      Path p = dir.resolve(prefix + Long.toUnsignedString(RANDOM.nextLong(), 36) + ".tmp");
-      try {
-        return Files.createFile(p);
-      } catch (FileAlreadyExistsException e) {
-        if (attempt > 100) throw e;
-      }
-    }
+    return createUnique(dir, prefix, Files::createFile);
   }
 
   /** As {@link #newTempFile}, a folder (the umask's permissions, not {@link Files#createTempDirectory}'s 0700). */
   public static Path newTempDirectory(Path dir, String prefix) throws IOException {
+    return createUnique(dir, prefix, Files::createDirectory);
+  }
+
+  /** Something that creates a file system entry and fails if it exists. */
+  @FunctionalInterface
+  private interface Creator {
+    Path create(Path p, java.nio.file.attribute.FileAttribute<?>... attributes) throws IOException;
+  }
+
+  private static Path createUnique(Path dir, String prefix, Creator creator) throws IOException {
     for (int attempt = 0; ; attempt++) {
       Path p = dir.resolve(prefix + Long.toUnsignedString(RANDOM.nextLong(), 36) + ".tmp");
       try {
-        return Files.createDirectory(p);
+        return creator.create(p);
       } catch (FileAlreadyExistsException e) {
         if (attempt > 100) throw e;
       }

@@ -83,6 +83,12 @@ public final class BenchCommand implements Callable<Integer> {
 
   @Mixin HubOptions hub;
 
+  @Option(names = "--compare-precisions",
+      description = "Measure fp32 and bf16 (fp16 on CUDA) in one run, their images alternated, and print their "
+          + "ratio: which precision is faster on this machine. Both models are held at once (about 10 GB at full "
+          + "size).")
+  boolean comparePrecisions;
+
   @Option(names = "--config", paramLabel = "full|tiny", defaultValue = "full", hidden = true,
       description = "Architecture: full (the released checkpoints) or tiny (the test fixtures'). Default: "
           + "${DEFAULT-VALUE}.")
@@ -103,6 +109,7 @@ public final class BenchCommand implements Callable<Integer> {
     Precision precision = runtime.start();
     String device = runtime.device;
     int res = Math.max(width, height);
+    if (comparePrecisions) return comparePrecisions(arch, device, res, err, out);
     Path checkpointDir = checkpoint == null ? null : hub.resolve(checkpoint, runtime.variant, err);
     if (checkpointDir == null) {
       err.printf("Building the %s Marigold architecture with random weights (%s on %s, %d threads)%n",
@@ -152,6 +159,63 @@ public final class BenchCommand implements Callable<Integer> {
       }
       out.flush();
     }
+    return 0;
+  }
+
+  /**
+   * fp32 against the reduced precision of this device (bf16 on CPU, fp16 on CUDA): both random-weight pipelines built
+   * once, then {@code warmup} untimed images each and {@code runs} timed images each, alternated (fp32, reduced,
+   * fp32, ...) so a drift of the machine's speed hits both alike.
+   */
+  private int comparePrecisions(MarigoldArchitecture arch, String device, int res, PrintWriter err, PrintWriter out) {
+    if (checkpoint != null) {
+      throw new IllegalArgumentException("--compare-precisions uses random weights: drop --checkpoint");
+    }
+    Precision reduced = Precision.half(marigold4j.torch.Engine.device(device));
+    Precision[] both = {Precision.FP32, reduced};
+    err.printf("Building the %s Marigold architecture twice (%s and %s on %s, %d threads)%n",
+        arch == MarigoldArchitecture.FULL_SIZE ? "full-size" : arch.cliName(), both[0].label(), both[1].label(),
+        device, torch.get_num_threads());
+    err.flush();
+    List<List<Double>> times = List.of(new ArrayList<>(), new ArrayList<>());
+    try (MarigoldPipeline full = MarigoldPipeline.random(arch, both[0], device, seed);
+        MarigoldPipeline half = MarigoldPipeline.random(arch, both[1], device, seed);
+        PointerScope imageScope = new PointerScope();
+        Progress progress = Progress.start("Comparing " + both[0].label() + " and " + both[1].label(),
+            2 * (warmup + runs), err)) {
+      MarigoldPipeline[] pipes = {full, half};
+      Tensor rgb = randomImage(seed);
+      for (int i = 0; i < warmup + runs; i++) {
+        for (int k = 0; k < 2; k++) {
+          long start = System.nanoTime();
+          try (PointerScope scope = new PointerScope()) {
+            pipes[k].predict(rgb, pipes[k].defaults(Modality.DEPTH).withProcessingRes(res), null);
+          }
+          double sec = seconds(System.nanoTime() - start);
+          if (i >= warmup) times.get(k).add(sec);
+          progress.step(String.format(Locale.ROOT, "%s %s %.2f s", both[k].label(), i >= warmup ? "run" : "warm-up",
+              sec));
+        }
+      }
+    }
+    double fullS = median(times.get(0));
+    double halfS = median(times.get(1));
+    double ratio = halfS / fullS;
+    HostInfo host = HostInfo.current();
+    if (json) {
+      out.printf(Locale.ROOT, "{\"compare\":[\"%s\",\"%s\"],\"%s_median_s\":%.4f,\"%s_median_s\":%.4f,"
+          + "\"ratio\":%.4f,\"width\":%d,\"height\":%d,\"runs\":%d,\"device\":\"%s\",\"cpu\":\"%s\","
+          + "\"cpu_features\":[%s]}%n", both[0].label(), both[1].label(), both[0].label(), fullS, both[1].label(),
+          halfS, ratio, width, height, runs, device, host.model().replace("\"", "'"),
+          String.join(",", host.features().stream().map(f -> "\"" + f + "\"").toList()));
+    } else {
+      out.printf(Locale.ROOT, "%s: %.2f s/image, %s: %.2f s/image (median of %d, alternated) on %s%n",
+          both[0].label(), fullS, both[1].label(), halfS, runs, host.describe());
+      out.printf(Locale.ROOT, "%s takes %.2fx the time of %s here: %s%n", both[1].label(), ratio, both[0].label(),
+          ratio < 0.95 ? "--precision " + (reduced == Precision.BF16 ? "bf16" : "fp16") + " (or auto) is faster"
+              : "stay on fp32 (the default)");
+    }
+    out.flush();
     return 0;
   }
 

@@ -115,6 +115,25 @@ class BenchCommandTest {
   }
 
   @Test
+  void comparePrecisionsTimesFp32AndBf16AlternatedAndSaysWhichIsFaster() throws Exception {
+    CliRun r = CliRun.of("bench", "--config", "tiny", "--width", "48", "--height", "32", "--runs", "2",
+        "--warmup", "1", "--compare-precisions", "--json");
+    assertThat(r.exitCode()).as(r.err()).isZero();
+    JsonNode j = new ObjectMapper().readTree(r.out().strip());
+    double fp32 = j.path("float32_median_s").asDouble();
+    double bf16 = j.path("bfloat16_median_s").asDouble();
+    assertThat(fp32).isPositive();
+    assertThat(bf16).isPositive();
+    assertThat(j.path("ratio").asDouble()).isCloseTo(bf16 / fp32, org.assertj.core.api.Assertions.within(1e-3));
+    assertThat(j.path("runs").asInt()).isEqualTo(2);
+    CliRun text = CliRun.of("bench", "--config", "tiny", "--width", "48", "--height", "32", "--runs", "1",
+        "--warmup", "0", "--compare-precisions");
+    assertThat(text.exitCode()).as(text.err()).isZero();
+    assertThat(text.out()).contains("float32:", "bfloat16:", "bfloat16 takes").containsAnyOf("is faster",
+        "stay on fp32");
+  }
+
+  @Test
   void benchmarksARealCheckpointAndReportsItsLoadTime() throws Exception {
     CliRun r = CliRun.of("bench", "--checkpoint", PredictCommandTest.TINY_DEPTH.toString(), "--width", "40",
         "--height", "32", "--runs", "1", "--warmup", "0", "--threads", "1", "--json");

@@ -203,11 +203,19 @@ public final class BenchCommand implements Callable<Integer> {
     double ratio = halfS / fullS;
     HostInfo host = HostInfo.current();
     if (json) {
-      out.printf(Locale.ROOT, "{\"compare\":[\"%s\",\"%s\"],\"%s_median_s\":%.4f,\"%s_median_s\":%.4f,"
-          + "\"ratio\":%.4f,\"width\":%d,\"height\":%d,\"runs\":%d,\"device\":\"%s\",\"cpu\":\"%s\","
-          + "\"cpu_features\":[%s]}%n", both[0].label(), both[1].label(), both[0].label(), fullS, both[1].label(),
-          halfS, ratio, width, height, runs, device, host.model().replace("\"", "'"),
-          String.join(",", host.features().stream().map(f -> "\"" + f + "\"").toList()));
+      ObjectNode o = new ObjectMapper().createObjectNode();
+      o.putArray("compare").add(both[0].label()).add(both[1].label());
+      o.put(both[0].label() + "_median_s", round(fullS));
+      o.put(both[1].label() + "_median_s", round(halfS));
+      o.put("ratio", round(ratio));
+      o.put("width", width);
+      o.put("height", height);
+      o.put("runs", runs);
+      o.put("device", device);
+      o.put("cpu", host.model());
+      ArrayNode features = o.putArray("cpu_features");
+      host.features().forEach(features::add);
+      out.println(o);
     } else {
       out.printf(Locale.ROOT, "%s: %.2f s/image, %s: %.2f s/image (median of %d, alternated) on %s%n",
           both[0].label(), fullS, both[1].label(), halfS, runs, host.describe());

@@ -46,10 +46,8 @@ public final class DensePrediction {
   public DensePrediction(Map<Modality, Prediction> maps, Convention convention) {
     if (maps.isEmpty()) throw new IllegalArgumentException("a prediction without maps");
     maps.forEach((name, p) -> {
-      float[] v = p.values();
-      long bad = 0;
-      for (float x : v) if (!Float.isFinite(x)) bad++;
-      if (bad > 0) throw new NonFiniteOutputException(name, bad, v.length);
+      long bad = p.nonFiniteCount();
+      if (bad > 0) throw new NonFiniteOutputException(name, bad, p.numel());
     });
     this.maps = new LinkedHashMap<>(maps);
     this.convention = convention;
@@ -63,7 +61,9 @@ public final class DensePrediction {
   /** The map {@code name}, or an exception saying which maps there are. */
   public Prediction map(Modality name) {
     Prediction p = maps.get(name);
-    if (p == null) throw new IllegalArgumentException("no " + name.cliName() + " map (this prediction has " + names() + ")");
+    if (p == null) {
+      throw new IllegalArgumentException("no " + name.cliName() + " map (this prediction has " + names() + ")");
+    }
     return p;
   }
 

@@ -29,9 +29,6 @@ public interface Estimator extends AutoCloseable {
   /** The settings a call gets for what it does not set: the checkpoint's own defaults, else the original script's. */
   EstimatorSettings defaults();
 
-  /** Whose files its predictions write (names and layouts of the family's original script). */
-  DensePrediction.Convention convention();
-
   /**
    * The noise source of a run seeded as the family's original script seeds it (run.py, run_infer.py, ...): a folder
    * of images draws from one source in turn; a server request gets a fresh one.

@@ -136,9 +136,4 @@ public record EstimatorSettings(Integer denoisingSteps, Integer ensembleSize, In
           colorMap, noise, timestepSpacing, domain);
     }
   }
-
-  /** {@code value} when set, else {@code fallback}. */
-  static <T> T or(T value, T fallback) {
-    return value != null ? value : fallback;
-  }
 }

@@ -43,7 +43,7 @@ public final class OutputFormats {
       new MapFormat(Modality.NORMALS, "normal_npy", "_pred.npy", "npy", NPY, p -> {
         Prediction n = p.map(Modality.NORMALS);
         if (!p.convention().normalsHwc()) return npy(n);
-        return Npy.toBytes(Npy.Array.ofFloats(hwc(n), n.height(), n.width(), 3));
+        return Npy.toBytes(Npy.Array.ofFloats(n.valuesHwc(), n.height(), n.width(), 3));
       }),
       new MapFormat(Modality.NORMALS, "normal_colored", "_pred_colored.png", "colored", PNG,
           p -> colored(p.map(Modality.NORMALS))));
@@ -100,16 +100,5 @@ public final class OutputFormats {
   private static byte[] colored(Prediction p) {
     byte[] rgb = p.coloredRgb();
     return rgb == null ? null : RgbPng.encodeHwc(rgb, p.width(), p.height());
-  }
-
-  /** (3, H, W) values as (H, W, 3). */
-  private static float[] hwc(Prediction p) {
-    float[] chw = p.values();
-    int plane = p.height() * p.width();
-    float[] out = new float[chw.length];
-    for (int c = 0; c < 3; c++) {
-      for (int i = 0; i < plane; i++) out[3 * i + c] = chw[c * plane + i];
-    }
-    return out;
   }
 }

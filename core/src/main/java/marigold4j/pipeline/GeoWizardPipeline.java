@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import marigold4j.checkpoint.CheckpointException;
+import marigold4j.checkpoint.ModelIndex;
 import marigold4j.ensemble.DepthEnsemble;
 import marigold4j.ensemble.NormalsEnsemble;
 import marigold4j.image.Colormap;
@@ -18,6 +19,7 @@ import marigold4j.models.clip.CLIPVisionModelWithProjection;
 import marigold4j.models.geowizard.GeoWizardConditioning;
 import marigold4j.models.geowizard.GeoWizardConditioning.Domain;
 import marigold4j.models.geowizard.GeoWizardUNet;
+import marigold4j.models.unet.UNet2DConditionConfig;
 import marigold4j.models.unet.UNet2DConditionModel;
 import marigold4j.models.vae.AutoencoderKL;
 import marigold4j.random.NoiseSource;
@@ -74,13 +76,36 @@ public final class GeoWizardPipeline implements AutoCloseable {
     this.device = device;
   }
 
-  /**
-   * Whether a checkpoint folder holds a GeoWizard model, judged from its contents (never its name), as
-   * {@link marigold4j.estimator.Estimators#detect} judges it. False for anything unreadable.
-   */
+  /** Whether a checkpoint folder holds a GeoWizard model ({@link #detectionEvidence} says why). */
   public static boolean isGeoWizard(Path checkpoint) {
-    return new marigold4j.estimator.geowizard.GeoWizardFamily().detect(checkpoint, null).isPresent();
+    return detectionEvidence(checkpoint) != null;
   }
+
+  /**
+   * Why a checkpoint folder holds a GeoWizard model, judged from its contents (never its name): a
+   * {@code model_index.json} naming {@code DepthNormalEstimationPipeline} or listing an {@code image_encoder}, or a
+   * UNet whose config has GeoWizard's projection class embedding. Null when it does not, or is unreadable.
+   */
+  public static String detectionEvidence(Path checkpoint) {
+    try {
+      if (Files.isRegularFile(checkpoint.resolve(ModelIndex.FILE))) {
+        ModelIndex index = ModelIndex.read(checkpoint);
+        if (index.pipelineClass() == ModelIndex.PipelineClass.GEOWIZARD) {
+          return ModelIndex.FILE + ": _class_name '" + index.className() + "'";
+        }
+        if (index.component("image_encoder").isPresent()) return ModelIndex.FILE + ": an image_encoder component";
+      }
+      Path unetConfig = checkpoint.resolve("unet").resolve("config.json");
+      if (Files.isRegularFile(unetConfig) && GeoWizardUNet.isGeoWizard(UNet2DConditionConfig.read(unetConfig))) {
+        return "unet/config.json: GeoWizard's projection class embedding";
+      }
+      return null;
+    } catch (CheckpointException e) {
+      LOG.debug("{} is not a readable GeoWizard checkpoint: {}", checkpoint, e.getMessage());
+      return null;
+    }
+  }
+
 
   /** Loads a checkpoint folder in fp32 on the CPU. */
   /**

@@ -45,13 +45,7 @@ public final class GeoWizardPrediction {
 
   /** The normal map in GeoWizard's layout, (H, W, 3) in C order, as its {@code normal_np} / {@code .npy}. */
   public float[] normalsHwc() {
-    float[] chw = normals.values();
-    int plane = height() * width();
-    float[] hwc = new float[chw.length];
-    for (int c = 0; c < 3; c++) {
-      for (int i = 0; i < plane; i++) hwc[3 * i + c] = chw[c * plane + i];
-    }
-    return hwc;
+    return normals.valuesHwc();
   }
 
   /**

@@ -51,6 +51,29 @@ public final class Prediction {
     return values.clone();
   }
 
+  /** The normal map in (H, W, 3) C order (GeoWizard's {@code .npy} layout). A new array. */
+  public float[] valuesHwc() {
+    if (modality == Modality.DEPTH) throw new IllegalStateException("a depth prediction has one channel");
+    int plane = height * width;
+    float[] hwc = new float[values.length];
+    for (int c = 0; c < 3; c++) {
+      for (int i = 0; i < plane; i++) hwc[3 * i + c] = values[c * plane + i];
+    }
+    return hwc;
+  }
+
+  /** How many values are NaN or infinite (no copy of the values is made). */
+  public long nonFiniteCount() {
+    long bad = 0;
+    for (float x : values) if (!Float.isFinite(x)) bad++;
+    return bad;
+  }
+
+  /** The number of values: H x W for depth, 3 x H x W for normals. */
+  public int numel() {
+    return values.length;
+  }
+
   /** The prediction's shape: {H, W} for depth, {3, H, W} for normals. */
   public long[] shape() {
     return modality == Modality.DEPTH ? new long[] {height, width} : new long[] {3, height, width};

@@ -52,19 +52,6 @@ public interface ServedModel extends AutoCloseable {
       files = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(files));
     }
 
-    /** The three run.py files (png16 null for normals). */
-    public Output(Modality task, int width, int height, byte[] npy, byte[] png16, byte[] coloredPng) {
-      this(task, width, height, files(npy, png16, coloredPng));
-    }
-
-    private static Map<String, byte[]> files(byte[] npy, byte[] png16, byte[] colored) {
-      Map<String, byte[]> m = new java.util.LinkedHashMap<>();
-      if (npy != null) m.put("npy", npy);
-      if (png16 != null) m.put("png16", png16);
-      if (colored != null) m.put("colored", colored);
-      return m;
-    }
-
     /** Bytes held, for the result cache's budget. */
     public long bytes() {
       return files.values().stream().mapToLong(b -> b.length).sum();

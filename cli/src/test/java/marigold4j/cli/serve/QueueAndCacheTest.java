@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -59,7 +60,7 @@ class QueueAndCacheTest {
         throw new IllegalStateException(e);
       }
       byte[] tag = Long.toString(seed).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-      return new Output(task, image.width(), image.height(), tag, tag, tag);
+      return new Output(task, image.width(), image.height(), Map.of("npy", tag, "png16", tag, "colored", tag));
     }
 
     @Override

@@ -52,11 +52,6 @@ public final class GeoWizardEstimator implements Estimator {
   }
 
   @Override
-  public DensePrediction.Convention convention() {
-    return DensePrediction.Convention.RUN_INFER_PY;
-  }
-
-  @Override
   public NoiseSource seeded(long seed) {
     return GeoWizardPipeline.seedLikeRunInfer(seed);
   }

@@ -44,11 +44,6 @@ public final class MarigoldEstimator implements Estimator {
   }
 
   @Override
-  public DensePrediction.Convention convention() {
-    return DensePrediction.Convention.RUN_PY;
-  }
-
-  @Override
   public NoiseSource seeded(long seed) {
     return MarigoldPipeline.seedLikeRunPy(seed);
   }

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import marigold4j.checkpoint.ModelIndex;
+import marigold4j.estimator.DensePrediction;
 import marigold4j.estimator.Detection;
 import marigold4j.estimator.Estimator;
 import marigold4j.estimator.Family;
@@ -26,8 +27,8 @@ public final class MarigoldFamily implements Family {
   }
 
   @Override
-  public marigold4j.estimator.DensePrediction.Convention convention() {
-    return marigold4j.estimator.DensePrediction.Convention.RUN_PY;
+  public DensePrediction.Convention convention() {
+    return DensePrediction.Convention.RUN_PY;
   }
 
   @Override

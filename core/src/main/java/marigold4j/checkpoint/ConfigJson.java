@@ -66,7 +66,7 @@ public final class ConfigJson {
 
   public static <T> T read(Path file, Class<T> type) {
     try {
-      return MAPPER.readValue(Files.readAllBytes(file), type);
+      return MAPPER.readValue(Files.readAllBytes(LinkFiles.resolve(file)), type);
     } catch (NoSuchFileException e) {
       throw new CheckpointException(file, "file not found");
     } catch (MismatchedInputException e) {

@@ -7,7 +7,7 @@ import org.bytedeco.pytorch.Tensor;
  * the float32 {@code betas} / {@code alphas_cumprod} of {@link NoiseSchedule}, the inference timesteps, and the
  * forward process ({@code add_noise}, {@code get_velocity}). Subclasses add their reverse step.
  */
-abstract sealed class ScheduleBase permits DDIMScheduler, DDPMScheduler {
+abstract sealed class ScheduleBase permits DDIMScheduler, DDPMScheduler, LCMScheduler {
   final SchedulerConfig config;
   final float[] betas;
   final float[] alphasCumprod;
@@ -42,8 +42,13 @@ abstract sealed class ScheduleBase permits DDIMScheduler, DDPMScheduler {
 
   /** Chooses the inference timesteps (diffusers' {@code set_timesteps(n)}). */
   public void setTimesteps(int numInferenceSteps) {
-    this.timesteps = NoiseSchedule.timesteps(config, numInferenceSteps);
+    this.timesteps = inferenceTimesteps(numInferenceSteps);
     this.numInferenceSteps = numInferenceSteps;
+  }
+
+  /** The timesteps {@code set_timesteps(n)} picks: the configured spacing ({@link NoiseSchedule#timesteps}). */
+  long[] inferenceTimesteps(int numInferenceSteps) {
+    return NoiseSchedule.timesteps(config, numInferenceSteps);
   }
 
   /** The inference timesteps in denoising order (a copy); empty before {@link #setTimesteps(int)}. */

@@ -8,7 +8,7 @@ import org.bytedeco.pytorch.Tensor;
  * only Java arrays, so they may be created anywhere (also inside a {@code PointerScope}); every tensor they return is
  * new. {@link #setTimesteps(int)} changes the state: use one instance per denoising loop.
  */
-public sealed interface Scheduler permits DDIMScheduler, DDPMScheduler {
+public sealed interface Scheduler permits DDIMScheduler, DDPMScheduler, LCMScheduler {
 
   SchedulerConfig config();
 
@@ -35,6 +35,20 @@ public sealed interface Scheduler permits DDIMScheduler, DDPMScheduler {
    * device of {@code sample}.
    */
   StepOutput step(Tensor modelOutput, long timestep, Tensor sample);
+
+  /**
+   * {@link #step(Tensor, long, Tensor)} as diffusers' {@code step(..., generator=)}: a scheduler that injects fresh
+   * noise ({@link LCMScheduler}) draws it from {@code noise}; deterministic ones ignore it.
+   */
+  default StepOutput step(Tensor modelOutput, long timestep, Tensor sample, StepNoise noise) {
+    return step(modelOutput, timestep, sample);
+  }
+
+  /** Where a step's fresh noise comes from: {@code randn_tensor(shape, generator)} (float32, CPU). */
+  @FunctionalInterface
+  interface StepNoise {
+    Tensor randn(long[] shape);
+  }
 
   /**
    * The forward process: sqrt(alphas_cumprod[t]) x0 + sqrt(1 - alphas_cumprod[t]) noise, with one timestep per batch

@@ -195,5 +195,7 @@ public record SchedulerConfig(
       @JsonProperty("dynamic_thresholding_ratio") Double dynamicThresholdingRatio,
       @JsonProperty("sample_max_value") Double sampleMaxValue,
       @JsonProperty("rescale_betas_zero_snr") Boolean rescaleBetasZeroSnr,
-      @JsonProperty("variance_type") String varianceType) {}
+      @JsonProperty("variance_type") String varianceType,
+      @JsonProperty("original_inference_steps") Integer originalInferenceSteps,
+      @JsonProperty("timestep_scaling") Double timestepScaling) {}
 }

@@ -15,11 +15,12 @@ public final class Schedulers {
   private Schedulers() {}
 
   /**
-   * The scheduler of the class in {@code _class_name} ({@code DDIMScheduler} or {@code DDPMScheduler}); any other class
+   * The scheduler of the class in {@code _class_name} ({@code DDIMScheduler}, {@code DDPMScheduler} or {@code LCMScheduler}); any other class
    * is rejected with a {@link CheckpointException} naming it and the file.
    */
   public static Scheduler load(Path schedulerDir) {
     SchedulerConfig config = SchedulerConfig.read(configFile(schedulerDir));
+    if ("LCMScheduler".equals(config.className())) return LCMScheduler.load(schedulerDir);
     return create(config);
   }
 
@@ -33,9 +34,10 @@ public final class Schedulers {
     String cls = config.className();
     if ("DDIMScheduler".equals(cls)) return new DDIMScheduler(config);
     if ("DDPMScheduler".equals(cls)) return new DDPMScheduler(config);
+    if ("LCMScheduler".equals(cls)) return new LCMScheduler(config, 50, 10.0);
     throw new CheckpointException((config.source() == null ? "scheduler config" : config.source().toString())
         + ": _class_name " + (cls == null ? "is missing" : "'" + cls + "' is not supported")
-        + " (supported: DDIMScheduler, DDPMScheduler)");
+        + " (supported: DDIMScheduler, DDPMScheduler, LCMScheduler)");
   }
 
   /** The config file inside a scheduler folder. */

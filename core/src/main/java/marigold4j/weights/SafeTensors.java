@@ -60,6 +60,7 @@ public final class SafeTensors {
 
   /** Reads and validates the header only; no tensor data is touched. */
   public static Header readHeader(Path file) {
+    file = marigold4j.checkpoint.LinkFiles.resolve(file);
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
       long size = ch.size();
       if (size < 8) throw new CheckpointException(file, "not a safetensors file: only " + size + " bytes");
@@ -172,6 +173,7 @@ public final class SafeTensors {
   }
 
   private static Map<String, Tensor> load(Path file, torch.ScalarType floatDtype, int chunk) {
+    file = marigold4j.checkpoint.LinkFiles.resolve(file);
     Header h = readHeader(file);
     Engine.init();
     NativeBytes.requireLittleEndianHost();

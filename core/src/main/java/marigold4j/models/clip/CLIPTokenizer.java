@@ -171,7 +171,7 @@ public final class CLIPTokenizer {
   private static List<String> readMerges(Path file) {
     String text;
     try {
-      text = Files.readString(file, StandardCharsets.UTF_8);
+      text = Files.readString(marigold4j.checkpoint.LinkFiles.resolve(file), StandardCharsets.UTF_8);
     } catch (NoSuchFileException e) {
       throw new CheckpointException(file, "file not found");
     } catch (IOException e) {
@@ -190,7 +190,7 @@ public final class CLIPTokenizer {
 
   private static JsonNode readJson(Path file) {
     try {
-      return ConfigJson.mapper().readTree(Files.readAllBytes(file));
+      return ConfigJson.mapper().readTree(Files.readAllBytes(marigold4j.checkpoint.LinkFiles.resolve(file)));
     } catch (NoSuchFileException e) {
       throw new CheckpointException(file, "file not found");
     } catch (IOException e) {

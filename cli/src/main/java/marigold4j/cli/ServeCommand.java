@@ -137,7 +137,7 @@ public final class ServeCommand implements Callable<Integer> {
   private ServedModel load(String arg, Precision precision, PrintWriter err) {
     Modality forced = null;
     String idOrDir = arg;
-    for (Modality m : Modality.values()) {
+    for (Modality m : Modality.tasks()) {
       String prefix = m.cliName() + ":";
       if (arg.toLowerCase(Locale.ROOT).startsWith(prefix)) {
         forced = m;

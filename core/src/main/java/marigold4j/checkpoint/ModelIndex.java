@@ -40,6 +40,8 @@ public final class ModelIndex {
     MARIGOLD_DEPTH("MarigoldDepthPipeline"),
     /** diffusers' Marigold normals pipeline (0.28+). */
     MARIGOLD_NORMALS("MarigoldNormalsPipeline"),
+    /** diffusers' Marigold intrinsic image decomposition pipeline (0.33+). */
+    MARIGOLD_INTRINSICS("MarigoldIntrinsicsPipeline"),
     /** What E2E-FT's training saves, and the Stable Diffusion 2 starting point. */
     STABLE_DIFFUSION("StableDiffusionPipeline"),
     /** GeoWizard's joint depth / normals pipeline. */

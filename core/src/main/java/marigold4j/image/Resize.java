@@ -21,7 +21,31 @@ public final class Resize {
 
   /** torchvision's {@code InterpolationMode}s that the seed uses. */
   public enum Interpolation {
-    BILINEAR, BICUBIC, NEAREST_EXACT, NEAREST;
+    BILINEAR, BICUBIC, NEAREST_EXACT, NEAREST,
+    /** Adaptive average pooling ({@code F.interpolate(mode="area")}); diffusers' Marigold pipelines accept it. */
+    AREA;
+
+    /**
+     * torch's {@code F.interpolate} mode names, as diffusers' Marigold pipelines take them: {@code nearest} is
+     * torch's legacy nearest (floor(dst * in / out)), {@code nearest-exact}, {@code bilinear}, {@code bicubic},
+     * {@code area}.
+     */
+    public static Interpolation fromTorchName(String name) {
+      return switch (name.toLowerCase(Locale.ROOT)) {
+        case "bilinear" -> BILINEAR;
+        case "bicubic" -> BICUBIC;
+        case "nearest" -> NEAREST;
+        case "nearest-exact", "nearest_exact" -> NEAREST_EXACT;
+        case "area" -> AREA;
+        default -> throw new IllegalArgumentException("Unknown resampling method: " + name
+            + " (use nearest, nearest-exact, bilinear, bicubic or area)");
+      };
+    }
+
+    /** The torch mode name ({@code nearest-exact}, ...). */
+    public String torchName() {
+      return this == NEAREST_EXACT ? "nearest-exact" : name().toLowerCase(Locale.ROOT);
+    }
 
     /**
      * Marigold's {@code get_tv_resample_method}: {@code bilinear}, {@code bicubic}, and {@code nearest} meaning
@@ -37,12 +61,14 @@ public final class Resize {
       };
     }
 
-    F.Mode mode() {
+    /** The engine's interpolation mode. */
+    public F.Mode mode() {
       return switch (this) {
         case BILINEAR -> F.Mode.BILINEAR;
         case BICUBIC -> F.Mode.BICUBIC;
         case NEAREST_EXACT -> F.Mode.NEAREST_EXACT;
         case NEAREST -> F.Mode.NEAREST;
+        case AREA -> F.Mode.AREA;
       };
     }
 

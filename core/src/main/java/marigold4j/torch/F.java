@@ -261,6 +261,11 @@ public final class F {
     return torch.constant_pad_nd(x, new long[] {left, right, top, bottom}, s(0));
   }
 
+  /** Replicate padding of the last two dimensions (F.pad(x, (left, right, top, bottom), mode="replicate")). */
+  public static Tensor padReplicate(Tensor x, long left, long right, long top, long bottom) {
+    return torch.replication_pad2d(x, new long[] {left, right, top, bottom});
+  }
+
   /**
    * A private CPU random generator: draws from it leave the global generator (and so any seeded run's noise)
    * untouched.

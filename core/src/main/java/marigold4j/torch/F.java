@@ -190,6 +190,26 @@ public final class F {
     return torch.upsample_nearest2d(x, new long[] {h, w}, new DoubleOptional(), new DoubleOptional());
   }
 
+  /** {@code x.clamp(min=lo)}. */
+  public static Tensor clampMin(Tensor x, double lo) {
+    return x.clamp_min(s(lo));
+  }
+
+  /** {@code v - x} (Python's {@code v - tensor}: {@code torch.rsub}). */
+  public static Tensor rsub(double v, Tensor x) {
+    return x.neg().add(s(v));
+  }
+
+  /** {@code 1.0 / x} (Python's {@code __rtruediv__}: {@code x.reciprocal() * 1.0}). */
+  public static Tensor reciprocal(Tensor x) {
+    return x.reciprocal();
+  }
+
+  /** {@code x.argmax(dim, keepdim)}: the first index of the maximum along {@code dim}. */
+  public static Tensor argmax(Tensor x, long dim, boolean keepdim) {
+    return x.argmax(new LongOptional(dim), keepdim);
+  }
+
   public static Tensor clamp(Tensor x, double lo, double hi) {
     return x.clamp(new ScalarOptional(s(lo)), new ScalarOptional(s(hi)));
   }

@@ -97,7 +97,8 @@ public final class PredictCommand implements Callable<Integer> {
   boolean outputProcessingRes;
 
   @Option(names = "--seed", paramLabel = "N",
-      description = "Random seed (as run.py: Python random and torch seeded once). Default: the current time.")
+      description = "Random seed (as run.py: Python random and torch seeded once; diffusers checkpoints: "
+          + "generator=torch.Generator(\"cpu\").manual_seed(N) for every image's call). Default: the current time.")
   Long seed;
 
   @Option(names = {"--batch-size", "--batch_size"}, paramLabel = "N", defaultValue = "0",
@@ -105,11 +106,59 @@ public final class PredictCommand implements Callable<Integer> {
   int batchSize;
 
   @Option(names = {"--resample-method", "--resample_method"}, paramLabel = "bilinear|bicubic|nearest",
-      defaultValue = "bilinear", description = "Interpolation of both resizes. Default: ${DEFAULT-VALUE}.")
+      defaultValue = "bilinear", description = "Interpolation of both resizes (Marigold: nearest = nearest-exact; "
+          + "diffusers checkpoints: torch's modes, also nearest-exact and area). Default: ${DEFAULT-VALUE}.")
   String resampleMethod;
 
-  @Option(names = {"--color-map", "--color_map"}, paramLabel = "NAME", defaultValue = "Spectral",
-      description = "Colormap of the depth visualisation (Spectral). Default: ${DEFAULT-VALUE}.")
+  @Option(names = {"--resample-method-input", "--resample_method_input"}, paramLabel = "MODE",
+      description = "diffusers checkpoints: interpolation of the resize to the processing resolution (nearest, "
+          + "nearest-exact, bilinear, bicubic, area). Default: --resample-method.")
+  String resampleMethodInput;
+
+  @Option(names = {"--resample-method-output", "--resample_method_output"}, paramLabel = "MODE",
+      description = "diffusers checkpoints: interpolation of the resize back to the input size. "
+          + "Default: --resample-method.")
+  String resampleMethodOutput;
+
+  @Option(names = {"--ensemble-reduction", "--ensemble_reduction"}, paramLabel = "median|mean|closest",
+      description = "diffusers checkpoints: how ensemble members are combined (depth, intrinsics: median or mean; "
+          + "normals: closest or mean). Default: median, normals closest.")
+  String ensembleReduction;
+
+  @Option(names = {"--ensemble-regularizer-strength", "--ensemble_regularizer_strength"}, paramLabel = "X",
+      description = "diffusers depth checkpoints: strength of the pull of the aligned ensemble to [0, 1]. "
+          + "Default: 0.02.")
+  Double ensembleRegularizerStrength;
+
+  @Option(names = {"--ensemble-max-iter", "--ensemble_max_iter"}, paramLabel = "N",
+      description = "diffusers depth checkpoints: iterations of the ensemble alignment solver. Default: 2.")
+  Integer ensembleMaxIter;
+
+  @Option(names = {"--ensemble-tol", "--ensemble_tol"}, paramLabel = "X",
+      description = "diffusers depth checkpoints: tolerance of the ensemble alignment solver. Default: 0.001.")
+  Double ensembleTol;
+
+  @Option(names = {"--ensemble-max-res", "--ensemble_max_res"}, paramLabel = "PX",
+      description = "diffusers depth checkpoints: long edge at which the ensemble is aligned. Default: 1024.")
+  Integer ensembleMaxRes;
+
+  @Option(names = {"--output-uncertainty", "--output_uncertainty"},
+      description = "diffusers checkpoints: also write the ensemble's uncertainty (<map>_uncertainty/ PNG and "
+          + "<map>_uncertainty_npy/); needs --ensemble-size 2 or more.")
+  boolean outputUncertainty;
+
+  @Option(names = {"--output-latent", "--output_latent"},
+      description = "diffusers checkpoints: also write the final prediction latents (latent/<name>_latent.npy).")
+  boolean outputLatent;
+
+  @Option(names = "--latents", paramLabel = "FILE.npy",
+      description = "diffusers checkpoints: start from these prediction latents (float32 (E, 4T, h, w)) instead of "
+          + "noise, as diffusers' latents= argument.")
+  Path latentsFile;
+
+  @Option(names = {"--color-map", "--color_map"}, paramLabel = "NAME",
+      description = "Colour map of the depth visualisation (Spectral, Spectral_r, binary, binary_r) and, for "
+          + "intrinsics checkpoints, of their scalar channels. Default: Spectral; intrinsic channels binary.")
   String colorMap;
 
   @Option(names = "--recursive", description = "Also take images from sub-folders of folder inputs.")
@@ -147,16 +196,34 @@ public final class PredictCommand implements Callable<Integer> {
     // parse every option before the (slow) model load, so a typo fails at once
     TimestepSpacing spacing = TimestepSpacing.parse(timestepSpacing);
     NoiseType noiseType = NoiseType.parse(noise);
-    Interpolation resample = Interpolation.fromMarigoldName(resampleMethod);
+    Interpolation resample = marigoldResample(resampleMethod);
+    Interpolation resampleIn = Interpolation.fromTorchName(resampleMethodInput != null ? resampleMethodInput
+        : resampleMethod);
+    Interpolation resampleOut = Interpolation.fromTorchName(resampleMethodOutput != null ? resampleMethodOutput
+        : resampleMethod);
+    marigold4j.image.Npy.Array latents = readLatents(latentsFile);
     Domain geoDomain = Domain.parse(domain);
     Modality requested = modality == null ? null : Modality.parse(modality);
     EstimatorSettings settings = EstimatorSettings.builder().denoisingSteps(denoiseSteps).processingRes(processingRes)
         .ensembleSize(ensembleSize).matchInputRes(!outputProcessingRes).resample(resample).batchSize(batchSize)
-        .colorMap(colorMap).noise(noiseType).timestepSpacing(spacing).domain(geoDomain).build();
+        .colorMap(colorMap).noise(noiseType).timestepSpacing(spacing).domain(geoDomain)
+        .resampleInput(resampleIn).resampleOutput(resampleOut).ensembleReduction(ensembleReduction)
+        .ensembleRegularizerStrength(ensembleRegularizerStrength).ensembleMaxIter(ensembleMaxIter)
+        .ensembleTol(ensembleTol).ensembleMaxRes(ensembleMaxRes).outputUncertainty(outputUncertainty)
+        .outputLatent(outputLatent).latents(latents).build();
 
     Path dir = hub.resolve(checkpoint, runtime.variant, err);
     Detection detected = Estimators.detect(dir, checkpoint);
     if (requested != null && detected.maps().size() == 1) detected = detected.only(requested, "--modality");
+    boolean diffusers = detected.family().convention() == marigold4j.estimator.DensePrediction.Convention.DIFFUSERS;
+    if (!diffusers && resample == null) {
+      throw new IllegalArgumentException("--resample-method " + resampleMethod + " is not supported by "
+          + detected.family().name() + " checkpoints (use bilinear, bicubic or nearest)");
+    }
+    if (!diffusers && (outputUncertainty || outputLatent || latentsFile != null || ensembleReduction != null)) {
+      throw new IllegalArgumentException("--output-uncertainty, --output-latent, --latents and --ensemble-reduction "
+          + "are options of diffusers' Marigold checkpoints, not of " + detected.family().name() + " ones");
+    }
     Precision precision = runtime.start();
     long s = seed != null ? seed : System.currentTimeMillis() / 1000;
     List<Modality> maps = detected.maps();
@@ -186,6 +253,31 @@ public final class PredictCommand implements Callable<Integer> {
       return runAll(images, task, what, (image, name) ->
           estimator.predict(ImageInput.read(image), settings, noiseSource).save(output, name));
     }
+  }
+
+  /** {@code --resample-method} as run.py reads it, or null for a torch-only mode (area, nearest-exact). */
+  private static Interpolation marigoldResample(String name) {
+    try {
+      return Interpolation.fromMarigoldName(name);
+    } catch (IllegalArgumentException e) {
+      Interpolation.fromTorchName(name);          // a typo fails here, with the full list
+      return null;
+    }
+  }
+
+  private static marigold4j.image.Npy.Array readLatents(Path file) {
+    if (file == null) return null;
+    marigold4j.image.Npy.Array a;
+    try {
+      a = marigold4j.image.Npy.read(file);
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException("--latents " + file + ": " + e.getMessage());
+    }
+    if (a.dtype() != marigold4j.image.Npy.DType.F4 || a.shape().length != 4) {
+      throw new IllegalArgumentException("--latents " + file + ": expected a float32 array of 4 dimensions "
+          + "(ensemble, 4 x targets, h, w), got " + a.dtype() + " " + java.util.Arrays.toString(a.shape()));
+    }
+    return a;
   }
 
   /** The per-image loop: one scope per image, a bad image reported and skipped, a summary at the end. */

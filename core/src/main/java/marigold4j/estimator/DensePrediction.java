@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import marigold4j.image.AtomicFiles;
+import marigold4j.image.Npy;
 import marigold4j.pipeline.Modality;
 import marigold4j.pipeline.Prediction;
 
@@ -18,7 +19,12 @@ public final class DensePrediction {
     /** Marigold's run.py: normals (3, H, W) in the {@code .npy}, a 16-bit depth PNG. */
     RUN_PY(false, List.of()),
     /** GeoWizard's run_infer.py: normals (H, W, 3) in the {@code .npy}, no 16-bit depth PNG. */
-    RUN_INFER_PY(true, List.of("depth_bw"));
+    RUN_INFER_PY(true, List.of("depth_bw")),
+    /**
+     * diffusers' Marigold pipelines ({@code output_type="np"}): three-channel maps (H, W, 3) in the {@code .npy}, and
+     * the uncertainty and latents when a call produces them.
+     */
+    DIFFUSERS(true, List.of());
 
     private final boolean normalsHwc;
     private final List<String> notWritten;
@@ -33,6 +39,11 @@ public final class DensePrediction {
       return normalsHwc;
     }
 
+    /** Whether uncertainty maps and latents are written (only this project's own convention for diffusers models). */
+    public boolean writesUncertainty() {
+      return this == DIFFUSERS;
+    }
+
     /** Whether {@code predict} writes the folder {@code folder} (the server offers every format regardless). */
     public boolean writes(String folder) {
       return !notWritten.contains(folder);
@@ -41,9 +52,18 @@ public final class DensePrediction {
 
   private final Map<Modality, Prediction> maps;
   private final Convention convention;
+  private final Npy.Array latent;
 
   /** @throws NonFiniteOutputException when a map holds NaN or infinite values (nothing would be worth writing) */
   public DensePrediction(Map<Modality, Prediction> maps, Convention convention) {
+    this(maps, convention, null);
+  }
+
+  /**
+   * @param latent the final prediction latents of the call, or null
+   * @throws NonFiniteOutputException when a map holds NaN or infinite values
+   */
+  public DensePrediction(Map<Modality, Prediction> maps, Convention convention, Npy.Array latent) {
     if (maps.isEmpty()) throw new IllegalArgumentException("a prediction without maps");
     maps.forEach((name, p) -> {
       long bad = p.nonFiniteCount();
@@ -51,6 +71,12 @@ public final class DensePrediction {
     });
     this.maps = new LinkedHashMap<>(maps);
     this.convention = convention;
+    this.latent = latent;
+  }
+
+  /** The call's final prediction latents (diffusers' {@code output_latent}), or null. */
+  public Npy.Array latent() {
+    return latent;
   }
 
   /** The maps, in the estimator's order. */
@@ -78,11 +104,13 @@ public final class DensePrediction {
    * @param name the input file's name without its extension
    */
   public void save(Path outputDir, String name) {
-    for (OutputFormat f : OutputFormats.all()) {
-      if (!maps.containsKey(f.map()) || !convention.writes(f.folder())) continue;
-      byte[] data = f.encode(this);
-      if (data == null) continue;
-      AtomicFiles.write(outputDir.resolve(f.folder()).resolve(name + f.suffix()), out -> out.write(data));
+    for (Modality m : maps.keySet()) {
+      for (OutputFormat f : OutputFormats.all()) {
+        if (!OutputFormats.writes(f, m, convention)) continue;
+        byte[] data = f.encode(this, m);
+        if (data == null) continue;
+        AtomicFiles.write(outputDir.resolve(f.folder(m)).resolve(name + f.suffix()), out -> out.write(data));
+      }
     }
   }
 }

@@ -20,10 +20,20 @@ import marigold4j.schedulers.SchedulerConfig.TimestepSpacing;
  * @param noise initial latent
  * @param timestepSpacing scheduler timestep spacing
  * @param domain scene domain (GeoWizard)
+ * @param resampleInput diffusers' {@code resample_method_input} (torch mode names; {@code nearest} is legacy nearest)
+ * @param resampleOutput diffusers' {@code resample_method_output}
+ * @param ensembleReduction ensemble reduction: median / mean (depth, intrinsics), closest / mean (normals)
+ * @param ensembleRegularizerStrength depth ensembling's regularizer strength
+ * @param ensembleMaxIter depth ensembling's optimiser iterations
+ * @param ensembleTol depth ensembling's optimiser tolerance
+ * @param ensembleMaxRes depth ensembling's alignment resolution (long edge)
+ * @param outputUncertainty also produce the ensemble's uncertainty maps
+ * @param outputLatent also produce the final prediction latents
+ * @param latents the initial prediction latents (float32 (N*E, 4T, h, w)) instead of noise
  */
 public record EstimatorSettings(Integer denoisingSteps, Integer ensembleSize, Integer processingRes,
     Boolean matchInputRes, Interpolation resample, Integer batchSize, String colorMap, NoiseType noise,
-    TimestepSpacing timestepSpacing, Domain domain) {
+    TimestepSpacing timestepSpacing, Domain domain, Interpolation resampleInput, Interpolation resampleOutput, String ensembleReduction, Double ensembleRegularizerStrength, Integer ensembleMaxIter, Double ensembleTol, Integer ensembleMaxRes, Boolean outputUncertainty, Boolean outputLatent, marigold4j.image.Npy.Array latents) {
   /** Checks the values that are set; every error names the setting as the command line spells it. */
   public EstimatorSettings {
     if (denoisingSteps != null && denoisingSteps < 1) {
@@ -38,6 +48,23 @@ public record EstimatorSettings(Integer denoisingSteps, Integer ensembleSize, In
     }
     if (batchSize != null && batchSize < 0) {
       throw new IllegalArgumentException("--batch-size must be 0 (automatic) or more, got " + batchSize);
+    }
+    if (ensembleReduction != null && !java.util.List.of("median", "mean", "closest").contains(ensembleReduction)) {
+      throw new IllegalArgumentException("--ensemble-reduction must be median, mean or closest, got '"
+          + ensembleReduction + "'");
+    }
+    if (ensembleMaxIter != null && ensembleMaxIter < 0) {
+      throw new IllegalArgumentException("--ensemble-max-iter must be 0 or more, got " + ensembleMaxIter);
+    }
+    if (ensembleTol != null && !(ensembleTol >= 0)) {
+      throw new IllegalArgumentException("--ensemble-tol must be 0 or more, got " + ensembleTol);
+    }
+    if (ensembleMaxRes != null && ensembleMaxRes < 1) {
+      throw new IllegalArgumentException("--ensemble-max-res must be 1 or more, got " + ensembleMaxRes);
+    }
+    if (ensembleRegularizerStrength != null && !(ensembleRegularizerStrength >= 0)) {
+      throw new IllegalArgumentException("--ensemble-regularizer-strength must be 0 or more, got "
+          + ensembleRegularizerStrength);
     }
   }
 
@@ -63,6 +90,16 @@ public record EstimatorSettings(Integer denoisingSteps, Integer ensembleSize, In
     b.noise = noise;
     b.timestepSpacing = timestepSpacing;
     b.domain = domain;
+    b.resampleInput = resampleInput;
+    b.resampleOutput = resampleOutput;
+    b.ensembleReduction = ensembleReduction;
+    b.ensembleRegularizerStrength = ensembleRegularizerStrength;
+    b.ensembleMaxIter = ensembleMaxIter;
+    b.ensembleTol = ensembleTol;
+    b.ensembleMaxRes = ensembleMaxRes;
+    b.outputUncertainty = outputUncertainty;
+    b.outputLatent = outputLatent;
+    b.latents = latents;
     return b;
   }
 
@@ -78,6 +115,16 @@ public record EstimatorSettings(Integer denoisingSteps, Integer ensembleSize, In
     private NoiseType noise;
     private TimestepSpacing timestepSpacing;
     private Domain domain;
+    private Interpolation resampleInput;
+    private Interpolation resampleOutput;
+    private String ensembleReduction;
+    private Double ensembleRegularizerStrength;
+    private Integer ensembleMaxIter;
+    private Double ensembleTol;
+    private Integer ensembleMaxRes;
+    private Boolean outputUncertainty;
+    private Boolean outputLatent;
+    private marigold4j.image.Npy.Array latents;
 
     private Builder() {}
 
@@ -131,9 +178,59 @@ public record EstimatorSettings(Integer denoisingSteps, Integer ensembleSize, In
       return this;
     }
 
+    public Builder resampleInput(Interpolation v) {
+      resampleInput = v;
+      return this;
+    }
+
+    public Builder resampleOutput(Interpolation v) {
+      resampleOutput = v;
+      return this;
+    }
+
+    public Builder ensembleReduction(String v) {
+      ensembleReduction = v;
+      return this;
+    }
+
+    public Builder ensembleRegularizerStrength(Double v) {
+      ensembleRegularizerStrength = v;
+      return this;
+    }
+
+    public Builder ensembleMaxIter(Integer v) {
+      ensembleMaxIter = v;
+      return this;
+    }
+
+    public Builder ensembleTol(Double v) {
+      ensembleTol = v;
+      return this;
+    }
+
+    public Builder ensembleMaxRes(Integer v) {
+      ensembleMaxRes = v;
+      return this;
+    }
+
+    public Builder outputUncertainty(Boolean v) {
+      outputUncertainty = v;
+      return this;
+    }
+
+    public Builder outputLatent(Boolean v) {
+      outputLatent = v;
+      return this;
+    }
+
+    public Builder latents(marigold4j.image.Npy.Array v) {
+      latents = v;
+      return this;
+    }
+
     public EstimatorSettings build() {
       return new EstimatorSettings(denoisingSteps, ensembleSize, processingRes, matchInputRes, resample, batchSize,
-          colorMap, noise, timestepSpacing, domain);
+          colorMap, noise, timestepSpacing, domain, resampleInput, resampleOutput, ensembleReduction, ensembleRegularizerStrength, ensembleMaxIter, ensembleTol, ensembleMaxRes, outputUncertainty, outputLatent, latents);
     }
   }
 }

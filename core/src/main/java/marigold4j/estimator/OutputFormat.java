@@ -3,15 +3,15 @@ package marigold4j.estimator;
 import marigold4j.pipeline.Modality;
 
 /**
- * One kind of output file of one map: where {@code predict} writes it, what {@code serve} calls it, and how it is
- * encoded. Registered in {@link OutputFormats}; adding a format is one class there.
+ * One kind of output file of a map: where {@code predict} writes it, what {@code serve} calls it, and how it is
+ * encoded. Registered in {@link OutputFormats}; adding a format is one entry there.
  */
 public interface OutputFormat {
-  /** The map it encodes. */
-  Modality map();
+  /** Whether it encodes {@code map} in a prediction of this convention. */
+  boolean appliesTo(Modality map, DensePrediction.Convention convention);
 
-  /** The folder {@code predict} writes it to, named as the original scripts name it ({@code depth_npy}, ...). */
-  String folder();
+  /** The folder {@code predict} writes it to for {@code map} ({@code depth_npy}, {@code albedo_colored}, ...). */
+  String folder(Modality map);
 
   /** What follows the input's base name in the file name ({@code _pred.npy}, {@code _pred_colored.png}, ...). */
   String suffix();
@@ -22,6 +22,14 @@ public interface OutputFormat {
   /** The HTTP content type. */
   String contentType();
 
-  /** The file's bytes, or null when this prediction has none of it (e.g. no colormap was asked for). */
-  byte[] encode(DensePrediction prediction);
+  /**
+   * Whether only some predictions have it (an uncertainty needs an ensemble, latents must be asked for): its folder
+   * is created when a file is written, not up front, and {@code --skip-existing} does not wait for it.
+   */
+  default boolean optional() {
+    return false;
+  }
+
+  /** The file's bytes for {@code map}, or null when this prediction has none of it (e.g. no colormap was asked for). */
+  byte[] encode(DensePrediction prediction, Modality map);
 }

@@ -1,30 +1,47 @@
 package marigold4j.estimator;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.BiFunction;
+import java.util.function.BiPredicate;
 import java.util.function.Function;
+import marigold4j.estimator.DensePrediction.Convention;
 import marigold4j.image.Npy;
 import marigold4j.image.Png16;
 import marigold4j.image.RgbPng;
 import marigold4j.pipeline.Modality;
 import marigold4j.pipeline.Prediction;
+import marigold4j.pipeline.diffusers.MarigoldVisuals;
 
 /**
- * The registry of output formats: the files run.py (and GeoWizard's run_infer.py) write, and what {@code serve} offers.
- * Add a format by adding one {@link OutputFormat} to {@link #FORMATS}.
+ * The registry of output formats: the files run.py (and GeoWizard's run_infer.py) write, those of the diffusers
+ * Marigold family (per intrinsic target, uncertainty, latents), and what {@code serve} offers. Add a format by adding
+ * one {@link OutputFormat} to {@link #FORMATS}.
  */
 public final class OutputFormats {
   private OutputFormats() {}
 
-  /** A format whose bytes come from one map of the prediction. */
-  private record MapFormat(Modality map, String folder, String suffix, String kind, String contentType,
-      Function<DensePrediction, byte[]> encoder) implements OutputFormat {
+  /** A format given by its parts. */
+  private record Format(String kind, String suffix, String contentType, boolean optional,
+      BiPredicate<Modality, Convention> applies, Function<Modality, String> folderOf,
+      BiFunction<DensePrediction, Modality, byte[]> encoder) implements OutputFormat {
     @Override
-    public byte[] encode(DensePrediction prediction) {
-      return encoder.apply(prediction);
+    public boolean appliesTo(Modality map, Convention convention) {
+      return applies.test(map, convention);
+    }
+
+    @Override
+    public String folder(Modality map) {
+      return folderOf.apply(map);
+    }
+
+    @Override
+    public byte[] encode(DensePrediction prediction, Modality map) {
+      return encoder.apply(prediction, map);
     }
   }
 
@@ -32,31 +49,34 @@ public final class OutputFormats {
   private static final String PNG = "image/png";
 
   private static final List<OutputFormat> FORMATS = List.of(
-      new MapFormat(Modality.DEPTH, "depth_npy", "_pred.npy", "npy", NPY,
-          p -> npy(p.map(Modality.DEPTH))),
-      new MapFormat(Modality.DEPTH, "depth_bw", "_pred.png", "png16", PNG, p -> {
-        Prediction d = p.map(Modality.DEPTH);
+      new Format("npy", "_pred.npy", NPY, false, (m, c) -> true, m -> m.folderPrefix() + "_npy",
+          (p, m) -> npy(p.map(m), p.convention())),
+      new Format("png16", "_pred.png", PNG, false, (m, c) -> m == Modality.DEPTH, m -> "depth_bw", (p, m) -> {
+        Prediction d = p.map(m);
         return Png16.encodeValues(d.depth16(), d.width(), d.height());
       }),
-      new MapFormat(Modality.DEPTH, "depth_colored", "_pred_colored.png", "colored", PNG,
-          p -> colored(p.map(Modality.DEPTH))),
-      new MapFormat(Modality.NORMALS, "normal_npy", "_pred.npy", "npy", NPY, p -> {
-        Prediction n = p.map(Modality.NORMALS);
-        if (!p.convention().normalsHwc()) return npy(n);
-        return Npy.toBytes(Npy.Array.ofFloats(n.valuesHwc(), n.height(), n.width(), 3));
-      }),
-      new MapFormat(Modality.NORMALS, "normal_colored", "_pred_colored.png", "colored", PNG,
-          p -> colored(p.map(Modality.NORMALS))));
+      new Format("colored", "_pred_colored.png", PNG, false, (m, c) -> true, m -> m.folderPrefix() + "_colored",
+          (p, m) -> colored(p.map(m))),
+      new Format("uncertainty", "_uncertainty.png", PNG, true, (m, c) -> c.writesUncertainty(),
+          m -> m.folderPrefix() + "_uncertainty", (p, m) -> uncertaintyPng(p.map(m))),
+      new Format("uncertainty_npy", "_uncertainty.npy", NPY, true, (m, c) -> c.writesUncertainty(),
+          m -> m.folderPrefix() + "_uncertainty_npy", (p, m) -> uncertaintyNpy(p.map(m), p.convention())),
+      new Format("latent", "_latent.npy", NPY, true, (m, c) -> c.writesUncertainty(), m -> "latent",
+          (p, m) -> p.latent() == null || m != p.names().get(0) ? null : Npy.toBytes(p.latent())));
 
-  /** Every registered format, in the order files are written. */
+  /** Every registered format, in the order each map's files are written. */
   public static List<OutputFormat> all() {
     return FORMATS;
   }
 
-  /** The formats of one map. */
+  /** The formats of one map, in any convention. */
   public static List<OutputFormat> of(Modality map) {
     List<OutputFormat> out = new ArrayList<>();
-    for (OutputFormat f : FORMATS) if (f.map() == map) out.add(f);
+    for (OutputFormat f : FORMATS) {
+      for (Convention c : Convention.values()) {
+        if (f.appliesTo(map, c) && !out.contains(f)) out.add(f);
+      }
+    }
     return out;
   }
 
@@ -65,40 +85,81 @@ public final class OutputFormats {
     return of(map).stream().filter(f -> f.kind().equals(kind)).findFirst();
   }
 
-  /** Every format name clients can ask for, in registration order ({@code npy}, {@code png16}, {@code colored}). */
+  /** Every format name clients can ask for, in registration order ({@code npy}, {@code png16}, {@code colored}, ...). */
   public static Set<String> kinds() {
     Set<String> out = new LinkedHashSet<>();
     FORMATS.forEach(f -> out.add(f.kind()));
     return out;
   }
 
-  /** The folders {@link DensePrediction#save} writes for an estimator producing {@code maps}. */
-  public static List<String> folders(List<Modality> maps, DensePrediction.Convention convention) {
+  /** The folders {@link DensePrediction#save} always writes for an estimator producing {@code maps}. */
+  public static List<String> folders(List<Modality> maps, Convention convention) {
     List<String> out = new ArrayList<>();
-    for (OutputFormat f : FORMATS) {
-      if (maps.contains(f.map()) && convention.writes(f.folder())) out.add(f.folder());
-    }
-    return out;
-  }
-
-  /** The files {@link DensePrediction#save} writes for the input named {@code name}. */
-  public static List<java.nio.file.Path> files(List<Modality> maps, DensePrediction.Convention convention,
-      java.nio.file.Path outputDir, String name) {
-    List<java.nio.file.Path> out = new ArrayList<>();
-    for (OutputFormat f : FORMATS) {
-      if (maps.contains(f.map()) && convention.writes(f.folder())) {
-        out.add(outputDir.resolve(f.folder()).resolve(name + f.suffix()));
+    for (Modality m : maps) {
+      for (OutputFormat f : FORMATS) {
+        if (!f.optional() && writes(f, m, convention) && !out.contains(f.folder(m))) out.add(f.folder(m));
       }
     }
     return out;
   }
 
-  private static byte[] npy(Prediction p) {
+  /** The files {@link DensePrediction#save} always writes for the input named {@code name}. */
+  public static List<Path> files(List<Modality> maps, Convention convention, Path outputDir, String name) {
+    List<Path> out = new ArrayList<>();
+    for (Modality m : maps) {
+      for (OutputFormat f : FORMATS) {
+        if (!f.optional() && writes(f, m, convention)) out.add(outputDir.resolve(f.folder(m)).resolve(name + f.suffix()));
+      }
+    }
+    return out;
+  }
+
+  /** Whether {@code predict} writes {@code f} of {@code map} under {@code convention}. */
+  static boolean writes(OutputFormat f, Modality map, Convention convention) {
+    return f.appliesTo(map, convention) && convention.writes(f.folder(map));
+  }
+
+  private static byte[] npy(Prediction p, Convention convention) {
+    if (p.channels() == 3 && convention.normalsHwc()) {
+      return Npy.toBytes(Npy.Array.ofFloats(p.valuesHwc(), p.height(), p.width(), 3));
+    }
     return Npy.toBytes(Npy.Array.ofFloats(p.values(), p.shape()));
   }
 
   private static byte[] colored(Prediction p) {
     byte[] rgb = p.coloredRgb();
     return rgb == null ? null : RgbPng.encodeHwc(rgb, p.width(), p.height());
+  }
+
+  private static byte[] uncertaintyPng(Prediction p) {
+    float[] u = p.uncertainty();
+    if (u == null) return null;
+    int[] s = p.uncertaintyShape();
+    int c = s.length == 3 ? s[0] : 1;
+    int h = s[s.length - 2];
+    int w = s[s.length - 1];
+    // a bicubic output resize undershoots below 0, which diffusers' visualize_uncertainty refuses: the picture
+    // shows those pixels as certain (0); the .npy keeps the values
+    for (int i = 0; i < u.length; i++) if (u[i] < 0) u[i] = 0;
+    byte[] v = MarigoldVisuals.uncertainty(u, c, h, w, 95);
+    if (c == 3) return RgbPng.encodeHwc(v, w, h);
+    byte[] rgb = new byte[3 * h * w];
+    for (int i = 0; i < h * w; i++) rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = v[i];
+    return RgbPng.encodeHwc(rgb, w, h);
+  }
+
+  private static byte[] uncertaintyNpy(Prediction p, Convention convention) {
+    float[] u = p.uncertainty();
+    if (u == null) return null;
+    int[] s = p.uncertaintyShape();
+    if (s.length == 3 && s[0] == 3 && convention.normalsHwc()) {
+      int plane = s[1] * s[2];
+      float[] hwc = new float[u.length];
+      for (int c = 0; c < 3; c++) for (int i = 0; i < plane; i++) hwc[3 * i + c] = u[c * plane + i];
+      return Npy.toBytes(Npy.Array.ofFloats(hwc, s[1], s[2], 3));
+    }
+    long[] shape = new long[s.length];
+    for (int i = 0; i < s.length; i++) shape[i] = s[i];
+    return Npy.toBytes(Npy.Array.ofFloats(u, shape));
   }
 }

@@ -46,6 +46,13 @@ public final class Modality {
     };
   }
 
+  /** The map of this name if one is known (depth, normals, a target some loaded checkpoint declared). */
+  public static java.util.Optional<Modality> lookup(String name) {
+    String n = name.toLowerCase(Locale.ROOT);
+    if (n.equals("normal")) return java.util.Optional.of(NORMALS);
+    return java.util.Optional.ofNullable(BY_NAME.get(n));
+  }
+
   /**
    * The map named {@code name}: depth, normals, or an intrinsic target.
    *

@@ -23,6 +23,23 @@ public final class Prediction {
   private final float[] uncertainty;
   private final int[] uncertaintyShape;
 
+  /**
+   * A prediction from its arrays (for families outside this package).
+   *
+   * @param values C order, (H, W) for one-channel maps, (3, H, W) for three
+   * @param coloredHwc the visualisation (H, W, 3), or null
+   * @param uncertainty the uncertainty, or null
+   * @param uncertaintyShape its shape ({H, W} or {C, H, W}), or null
+   */
+  public static Prediction of(Modality modality, int height, int width, float[] values, byte[] coloredHwc,
+      float[] uncertainty, int[] uncertaintyShape) {
+    if (values.length != modality.channels() * height * width) {
+      throw new IllegalArgumentException(values.length + " values for a " + modality.channels() + "-channel "
+          + height + "x" + width + " map");
+    }
+    return new Prediction(modality, height, width, values, coloredHwc, uncertainty, uncertaintyShape);
+  }
+
   Prediction(Modality modality, int height, int width, float[] values, byte[] coloredHwc, float[] uncertainty,
       int[] uncertaintyShape) {
     this.modality = modality;
@@ -51,9 +68,14 @@ public final class Prediction {
     return values.clone();
   }
 
-  /** The normal map in (H, W, 3) C order (GeoWizard's {@code .npy} layout). A new array. */
+  /** Channels of the map: 1 (depth, scalar targets) or 3 (normals, colour targets). */
+  public int channels() {
+    return modality.channels();
+  }
+
+  /** A three-channel map in (H, W, 3) C order (GeoWizard's and diffusers' layout). A new array. */
   public float[] valuesHwc() {
-    if (modality == Modality.DEPTH) throw new IllegalStateException("a depth prediction has one channel");
+    if (channels() != 3) throw new IllegalStateException("a " + modality.cliName() + " prediction has one channel");
     int plane = height * width;
     float[] hwc = new float[values.length];
     for (int c = 0; c < 3; c++) {
@@ -76,7 +98,7 @@ public final class Prediction {
 
   /** The prediction's shape: {H, W} for depth, {3, H, W} for normals. */
   public long[] shape() {
-    return modality == Modality.DEPTH ? new long[] {height, width} : new long[] {3, height, width};
+    return channels() == 1 ? new long[] {height, width} : new long[] {3, height, width};
   }
 
   /** The prediction as a new CPU float32 tensor (owned by the caller). */
@@ -84,12 +106,13 @@ public final class Prediction {
     return Tensors.fromFloats(values, shape());
   }
 
-  /** Depth as the 16-bit PNG stores it: {@code (d * 65535).astype(uint16)}, row-major. */
+  /**
+   * Depth as the 16-bit PNG stores it: {@code (d * 65535).astype(uint16)}, row-major. Values outside [0, 1] (only
+   * diffusers' bicubic output resize makes them) wrap modulo 2^16 as numpy's cast does on x86.
+   */
   public int[] depth16() {
     requireDepth();
-    int[] out = new int[values.length];
-    for (int i = 0; i < values.length; i++) out[i] = (int) (values[i] * 65535.0f);
-    return out;
+    return marigold4j.pipeline.diffusers.MarigoldVisuals.depth16(values, 0, 1);
   }
 
   /** The colourised visualisation as interleaved RGB bytes (H, W, 3), or null when no colormap was requested. */
@@ -121,7 +144,7 @@ public final class Prediction {
     return uncertainty == null ? null : uncertainty.clone();
   }
 
-  /** {H, W} of {@link #uncertainty()}, or null. */
+  /** The shape of {@link #uncertainty()} ({H, W}, or {C, H, W} for three-channel uncertainty), or null. */
   public int[] uncertaintyShape() {
     return uncertaintyShape == null ? null : uncertaintyShape.clone();
   }

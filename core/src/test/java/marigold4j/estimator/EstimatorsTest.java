@@ -77,7 +77,7 @@ class EstimatorsTest {
   void aFolderOfNoKnownFamilyIsAClearError(@TempDir Path tmp) throws IOException {
     Path empty = Files.createDirectories(tmp.resolve("empty"));
     assertThatThrownBy(() -> Estimators.detect(empty, "empty")).isInstanceOf(CheckpointException.class)
-        .hasMessageContaining(empty.toString()).hasMessageContaining("[geowizard, marigold]");
+        .hasMessageContaining(empty.toString()).hasMessageContaining("[geowizard, marigold-diffusers, marigold]");
     assertThatThrownBy(() -> Estimators.detect(tmp.resolve("missing"), "missing"))
         .isInstanceOf(CheckpointException.class).hasMessageContaining("not a checkpoint folder");
   }

@@ -24,7 +24,8 @@ class OutputFormatsTest {
     assertThat(OutputFormats.folders(List.of(Modality.DEPTH, Modality.NORMALS),
         DensePrediction.Convention.RUN_INFER_PY))
         .containsExactly("depth_npy", "depth_colored", "normal_npy", "normal_colored");
-    assertThat(OutputFormats.kinds()).containsExactly("npy", "png16", "colored");
+    assertThat(OutputFormats.kinds()).containsExactly("npy", "png16", "colored", "uncertainty", "uncertainty_npy",
+        "latent");
   }
 
   @Test

@@ -62,7 +62,7 @@ public final class EstimatorServedModel implements ServedModel {
     Prediction map = p.map(task);
     Map<String, byte[]> files = new LinkedHashMap<>();
     for (OutputFormat f : OutputFormats.of(task)) {
-      byte[] data = f.encode(p);
+      byte[] data = f.encode(p, task);
       if (data != null) files.put(f.kind(), data);
     }
     return new Output(task, map.width(), map.height(), files);

@@ -123,9 +123,9 @@ final class PredictForm {
 
   private static Modality parseTask(String s) {
     try {
-      return Modality.parse(s);
+      return Modality.lookup(s).orElseGet(() -> Modality.parse(s));
     } catch (IllegalArgumentException e) {
-      throw new HttpError(400, "unknown task '" + s + "' (use depth or normals)");
+      throw new HttpError(400, "unknown task '" + s + "' (use depth, normals, or a target of an intrinsics model)");
     }
   }
 

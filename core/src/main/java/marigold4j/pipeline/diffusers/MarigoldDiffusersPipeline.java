@@ -153,7 +153,7 @@ public final class MarigoldDiffusersPipeline implements AutoCloseable {
    * Parses {@code target_properties}: the predicted targets in {@code target_names} order, and every property entry
    * by name (sub-targets of stacks included).
    */
-  static List<IntrinsicTarget> parseTargets(ModelIndex index, Map<String, IntrinsicTarget> all) {
+  public static List<IntrinsicTarget> targetsOf(ModelIndex index, Map<String, IntrinsicTarget> all) {
     Object raw = index.extra("target_properties").orElse(null);
     if (!(raw instanceof Map<?, ?> map)) {
       throw new CheckpointException(index.file(), "an intrinsics checkpoint needs target_properties (an object)");
@@ -218,7 +218,7 @@ public final class MarigoldDiffusersPipeline implements AutoCloseable {
       }
     }
     Map<String, IntrinsicTarget> properties = new java.util.LinkedHashMap<>();
-    List<IntrinsicTarget> targets = task == Task.INTRINSICS ? parseTargets(index, properties) : List.of();
+    List<IntrinsicTarget> targets = task == Task.INTRINSICS ? targetsOf(index, properties) : List.of();
     Path unetConfig = checkpoint.resolve("unet").resolve("config.json");
     UNet2DConditionConfig uc = UNet2DConditionConfig.read(unetConfig);
     int t = task == Task.INTRINSICS ? targets.size() : 1;

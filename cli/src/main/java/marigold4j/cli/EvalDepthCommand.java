@@ -81,6 +81,18 @@ public final class EvalDepthCommand implements Callable<Integer> {
       description = "Inference seed with --checkpoint (default: ${DEFAULT-VALUE}).")
   long seed;
 
+  @Option(names = "--denoise-steps", paramLabel = "N",
+      description = "Denoising steps with --checkpoint (default: 1, as E2E-FT's and prs-eth's v1.1 scripts).")
+  Integer denoiseSteps;
+
+  @Option(names = "--ensemble-size", paramLabel = "N",
+      description = "Ensemble size with --checkpoint (default: 1 for E2E-FT / Marigold checkpoints, 10 for "
+          + "diffusers' Marigold v1.1 checkpoints, as prs-eth's v1.1 evaluation scripts).")
+  Integer ensembleSize;
+
+  /** The inference settings of every job (the family's evaluation defaults and the options). */
+  private InferenceSettings base;
+
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   private final DepthPredictor.Factory predictors;
@@ -113,11 +125,22 @@ public final class EvalDepthCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--alignment-max-res must be positive, not " + alignmentMaxRes);
     }
     Alignment align = Alignment.parse(alignment);
-    List<Job> jobs = jobs();
     Path cwd = Path.of("").toAbsolutePath();
 
+    if (denoiseSteps != null && denoiseSteps < 1) {
+      throw new IllegalArgumentException("--denoise-steps must be 1 or more, got " + denoiseSteps);
+    }
+    if (ensembleSize != null && ensembleSize < 1) {
+      throw new IllegalArgumentException("--ensemble-size must be 1 or more, got " + ensembleSize);
+    }
+    base = InferenceSettings.defaults().withSeed(seed);
+    if (checkpoint != null && predictors == null) base = EvalPredictors.evalDefaults(checkpoint, base);
+    base = base.withInference(denoiseSteps != null ? denoiseSteps : base.denoiseSteps(),
+        ensembleSize != null ? ensembleSize : base.ensembleSize(), base.modelType());
+    List<Job> jobs = jobs();
+    InferenceSettings first = base;
     DepthPredictor.Factory factory = predictors != null ? predictors
-        : ckpt -> EvalPredictors.depth(ckpt, InferenceSettings.defaults().withSeed(seed), device);
+        : ckpt -> EvalPredictors.depth(ckpt, first, device);
     DepthPredictor predictor = checkpoint == null ? null : factory.open(checkpoint);
     List<DepthEvaluator.Result> results = new ArrayList<>();
     try {
@@ -163,7 +186,7 @@ public final class EvalDepthCommand implements Callable<Integer> {
     List<Job> jobs = new ArrayList<>();
     if (datasetConfig != null) {
       DatasetConfig cfg = DatasetConfig.read(datasetConfig);
-      InferenceSettings s = InferenceSettings.defaults().withSeed(seed);
+      InferenceSettings s = base;
       String root = output;
       jobs.add(checkpoint == null
           ? new Job(cfg.dispName(), cfg, datasetConfig.toString(), s, alignmentMaxRes, predictions, output, null)
@@ -174,7 +197,7 @@ public final class EvalDepthCommand implements Callable<Integer> {
     boolean all = dataset.trim().toLowerCase(Locale.ROOT).equals("all");
     List<DatasetPreset> presets = all ? List.of(DatasetPreset.values()) : List.of(DatasetPreset.parse(dataset));
     for (DatasetPreset p : presets) {
-      InferenceSettings s = InferenceSettings.forPreset(p).withSeed(seed);
+      InferenceSettings s = base.withProcessingRes(p.processingRes());
       Integer maxRes = alignmentMaxRes != null ? alignmentMaxRes : p.alignmentMaxRes();
       String root = join(output, p.outputName());
       String predDir;

@@ -132,6 +132,31 @@ class EvalDepthCommandTest {
         .as("metrics of the saved predictions").isEqualTo(text.lines().skip(1).toList());
   }
 
+  /**
+   * A diffusers Marigold v1.1 checkpoint is evaluated as prs-eth's v1.1 scripts do: 1 step, an ensemble of 10
+   * (recorded in arguments.txt), one generator seeded with --seed for the run.
+   */
+  @Test
+  void aV11CheckpointRunsWithPrsEthsV11Settings() throws IOException {
+    Path c = fixture("scannet_mini");
+    Path out = tmp.resolve("v11");
+    CliRun r = CliRun.of("eval", "depth", "--dataset-config", c.resolve("config.yaml").toString(), "--data-dir",
+        c.resolve("data").toString(), "--checkpoint",
+        Golden.fixtures().resolve("checkpoints/tiny-marigold-v11-depth").toString(), "--output", out.toString());
+    assertThat(r.exitCode()).as(r.err()).isZero();
+    String args;
+    try (var files = Files.walk(out)) {
+      Path a = files.filter(p -> p.getFileName().toString().equals("arguments.txt")).findFirst().orElseThrow();
+      args = Files.readString(a);
+    }
+    assertThat(args).contains("denoise_steps: 1").contains("ensemble_size: 10");
+    try (var files = Files.walk(out)) {
+      Path metrics = files.filter(p -> p.getFileName().toString().startsWith("eval_metrics-")).findFirst()
+          .orElseThrow();
+      assertThat(Files.readString(metrics)).contains("abs_relative_difference").doesNotContain("nan");
+    }
+  }
+
   @Test
   void userErrorsAreOneLine() {
     CliRun none = CliRun.of("eval", "depth", "--output", tmp.toString(), "--predictions", tmp.toString());

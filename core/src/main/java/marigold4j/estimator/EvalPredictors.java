@@ -28,11 +28,49 @@ import org.bytedeco.javacpp.PointerScope;
 public final class EvalPredictors {
   private EvalPredictors() {}
 
+  /** The family whose evaluation settings differ from E2E-FT's infer.py: diffusers' Marigold v1.1 checkpoints. */
+  static final String DIFFUSERS_FAMILY = "marigold-diffusers";
+
+  /**
+   * The evaluation settings of the checkpoint's family over {@code base} (E2E-FT's infer.py): diffusers' Marigold
+   * checkpoints (v1.1) are evaluated as prs-eth's v1.1 scripts do, 1 denoising step and an ensemble of 10.
+   */
+  public static InferenceSettings evalDefaults(String checkpoint, InferenceSettings base) {
+    java.nio.file.Path dir = Checkpoints.resolve(checkpoint);
+    Detection d = Estimators.detect(dir, checkpoint);
+    if (d.family().name().equals(DIFFUSERS_FAMILY)) return base.withInference(1, 10, DIFFUSERS_FAMILY);
+    return base;
+  }
+
+  /**
+   * One generator for a whole run, as prs-eth's v1.1 {@code infer.py} seeds a {@code torch.Generator} once and passes
+   * it to every call.
+   */
+  static NoiseSource runGenerator(long seed) {
+    org.bytedeco.pytorch.Generator gen = marigold4j.torch.F.generator(seed);
+    return new NoiseSource() {
+      @Override
+      public org.bytedeco.pytorch.Tensor randnLike(org.bytedeco.pytorch.Tensor x) {
+        throw new UnsupportedOperationException("randn_like");
+      }
+
+      @Override
+      public org.bytedeco.pytorch.Tensor randn(long... shape) {
+        return marigold4j.torch.F.randn(shape, gen, org.bytedeco.pytorch.global.torch.ScalarType.Float);
+      }
+
+      @Override
+      public double random() {
+        throw new UnsupportedOperationException("random");
+      }
+    };
+  }
+
   /** A depth predictor for a checkpoint folder or Hub id; seeded once, as infer.py seeds once per run. */
   public static DepthPredictor depth(String checkpoint, InferenceSettings first, String device) {
     Estimator e = open(checkpoint, first.modelType(), Modality.DEPTH,
         first.halfPrecision() ? Precision.half(marigold4j.torch.Engine.device(device)) : Precision.FP32, device);
-    NoiseSource noise = e.seeded(first.seed());
+    NoiseSource noise = e.family().equals(DIFFUSERS_FAMILY) ? runGenerator(first.seed()) : e.seeded(first.seed());
     return new DepthPredictor() {
       @Override
       public DepthMap predict(BufferedImage rgb, InferenceSettings s) {
@@ -100,6 +138,7 @@ public final class EvalPredictors {
       String noise, String spacing, String domain) {
     return EstimatorSettings.builder().denoisingSteps(steps).ensembleSize(ensemble).processingRes(res)
         .matchInputRes(match).resample(Interpolation.fromMarigoldName(resample)).batchSize(0).colorMap("Spectral")
+        .resampleInput(Interpolation.fromTorchName(resample)).resampleOutput(Interpolation.fromTorchName(resample))
         .noise(NoiseType.parse(noise)).timestepSpacing(TimestepSpacing.parse(spacing))
         .domain(domain == null ? null : Domain.parse(domain)).build();
   }

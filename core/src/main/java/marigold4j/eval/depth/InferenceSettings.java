@@ -39,6 +39,12 @@ public record InferenceSettings(
         "indoor");
   }
 
+  /** These settings with another step count, ensemble size and model type. */
+  public InferenceSettings withInference(int steps, int ensemble, String type) {
+    return new InferenceSettings(seed, steps, ensemble, halfPrecision, processingRes, outputProcessingRes,
+        resampleMethod, noise, timestepSpacing, type, domain);
+  }
+
   public InferenceSettings withProcessingRes(int res) {
     return new InferenceSettings(seed, denoiseSteps, ensembleSize, halfPrecision, res, outputProcessingRes,
         resampleMethod, noise, timestepSpacing, modelType, domain);

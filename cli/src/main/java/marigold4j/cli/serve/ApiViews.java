@@ -58,7 +58,8 @@ final class ApiViews {
     o.put("processing_res", s.processingRes());
     o.put("ensemble_size", s.ensembleSize());
     o.put("denoising_steps", s.denoisingSteps());
-    o.put("noise", s.noise().name().toLowerCase(Locale.ROOT));
+    if (s.noise() != null) o.put("noise", s.noise().name().toLowerCase(Locale.ROOT));
+    if (s.outputUncertainty() != null) o.put("output_uncertainty", s.outputUncertainty());
     if (domains && s.domain() != null) o.put("domain", s.domain().id());
     return o;
   }

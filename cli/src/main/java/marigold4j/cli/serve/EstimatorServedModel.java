@@ -19,6 +19,9 @@ import marigold4j.pipeline.Prediction;
 public final class EstimatorServedModel implements ServedModel {
   private final String id;
   private final Estimator estimator;
+  /** The last call: a request for another map of the same image, settings and seed reuses it (intrinsics pages). */
+  private Object[] lastKey;
+  private DensePrediction lastPrediction;
 
   /** Serves {@code estimator} (owned from now on: closed with this model) as {@code id}. */
   public EstimatorServedModel(String id, Estimator estimator) {
@@ -58,7 +61,16 @@ public final class EstimatorServedModel implements ServedModel {
           + String.join(" and ", estimator.maps().stream().map(Modality::cliName).toList()) + ", not "
           + task.cliName());
     }
-    DensePrediction p = estimator.predict(image, settings, estimator.seeded(seed));
+    Object[] key = {image.mode(), image.width(), image.height(), java.util.Arrays.hashCode(image.pixels()), settings,
+        seed};
+    DensePrediction p;
+    if (lastKey != null && java.util.Arrays.equals(lastKey, key) && estimator.maps().size() > 1) {
+      p = lastPrediction;
+    } else {
+      p = estimator.predict(image, settings, estimator.seeded(seed));
+      lastKey = key;
+      lastPrediction = p;
+    }
     Prediction map = p.map(task);
     Map<String, byte[]> files = new LinkedHashMap<>();
     for (OutputFormat f : OutputFormats.of(task)) {

@@ -152,9 +152,21 @@ final class PredictForm {
         throw new HttpError(400, e.getMessage());
       }
     }
+    Boolean uncertainty = null;
+    if (form.containsKey("output_uncertainty") && !text(form, "output_uncertainty").isEmpty()) {
+      String v = text(form, "output_uncertainty").toLowerCase(Locale.ROOT);
+      if (!List.of("true", "false", "1", "0", "on", "off").contains(v)) {
+        throw new HttpError(400, "output_uncertainty must be true or false, got '" + abbreviate(v) + "'");
+      }
+      uncertainty = List.of("true", "1", "on").contains(v);
+      if (uncertainty && ens < 2) throw new HttpError(400, "output_uncertainty needs ensemble_size 2 or more");
+      if (d.outputUncertainty() == null) {
+        throw new HttpError(400, "model '" + model.id() + "' (" + model.family() + ") has no uncertainty output");
+      }
+    }
     // only what the API offers; the rest stays the model's default
     return EstimatorSettings.builder().processingRes(res).ensembleSize(ens).denoisingSteps(steps).noise(noise)
-        .domain(model.hasDomains() ? domain : null).build();
+        .domain(model.hasDomains() ? domain : null).outputUncertainty(uncertainty).build();
   }
 
   /** Width and height from the image header, before anything is decoded. */

@@ -84,4 +84,41 @@ class ServePageBrowserTest {
       assertThat(Files.size(SCREENSHOT)).isPositive();
     }
   }
+
+  /** An intrinsics checkpoint: the page's Intrinsics task shows every target side by side, and the uncertainty. */
+  @Test
+  void showsIntrinsicTargetsSideBySideWithUncertainty() throws Exception {
+    Optional<Path> binary = Chromium.binary();
+    assumeTrue(binary.isPresent(), "no chromium binary (apt-get install -y chromium chromium-driver)");
+    Path ckpt = Golden.fixtures().resolve("checkpoints/tiny-marigold-iid-appearance");
+    try (DemoServer server = DemoServer.start(List.of(new EstimatorServedModel("iid-appearance",
+            marigold4j.estimator.Estimators.load(ckpt, "iid", marigold4j.pipeline.Precision.FP32, "cpu"))),
+            DemoServer.Config.defaults().withPort(0));
+        Chromium browser = Chromium.launch(binary.get(), Path.of("target", "chromium"))) {
+      Chromium.Page page = browser.newPage(1100, 900);
+      page.navigate(server.uri());
+      page.waitFor("document.body && document.body.dataset.ready === '1'", Duration.ofSeconds(30));
+      assertThat(page.eval("document.querySelector('input[value=intrinsics]').checked").asBoolean())
+          .as("the only task this model has").isTrue();
+      assertThat(page.eval("document.querySelector('input[value=depth]').disabled").asBoolean()).isTrue();
+      page.eval("document.querySelector('#advanced summary').click()");
+      page.eval("document.getElementById('processing_res').value = '32';"
+          + " document.getElementById('ensemble_size').value = '2';"
+          + " document.getElementById('denoising_steps').value = '1';"
+          + " document.getElementById('output_uncertainty').checked = true; true");
+      assertThat(page.eval("document.getElementById('uncertainty-row').hidden").asBoolean()).isFalse();
+      page.setFile("file", CATS);
+      page.waitFor("['done', 'error'].includes(document.body.dataset.state)", Duration.ofMinutes(2));
+      assertThat(page.eval("document.body.dataset.state").asText())
+          .as(page.eval("document.getElementById('status').textContent").asText()).isEqualTo("done");
+      JsonNode captions = page.eval("[...document.querySelectorAll('#targets figcaption')].map(c => c.textContent)");
+      assertThat(captions.toString()).isEqualTo("[\"albedo\",\"material\",\"roughness\",\"metallicity\"]");
+      assertThat(page.eval("[...document.querySelectorAll('#targets img')].every(i => i.naturalWidth === 128)")
+          .asBoolean()).as("every target image loaded at the input size").isTrue();
+      assertThat(page.eval("document.getElementById('uncertainty-fig').hidden").asBoolean()).isFalse();
+      assertThat(page.eval("document.getElementById('uncertainty').naturalWidth").asInt()).isEqualTo(128);
+      Files.createDirectories(SCREENSHOT.getParent());
+      Files.write(Path.of("target", "serve-intrinsics-screenshot.png"), page.screenshot());
+    }
+  }
 }

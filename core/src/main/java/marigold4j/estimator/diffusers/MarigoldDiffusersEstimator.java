@@ -86,7 +86,7 @@ public final class MarigoldDiffusersEstimator implements Estimator {
         .colorMap(pipeline.task() == Task.INTRINSICS ? "binary" : "Spectral")
         .ensembleReduction(o.reduction().cliName()).ensembleRegularizerStrength(d.regularizerStrength())
         .ensembleMaxIter(d.maxIter()).ensembleTol(d.tol()).ensembleMaxRes(d.maxRes())
-        .outputUncertainty(false).outputLatent(false).build();
+        .outputUncertainty(false).outputLatent(false).noise(marigold4j.pipeline.NoiseType.GAUSSIAN).build();
   }
 
   @Override

@@ -129,6 +129,23 @@ class MarigoldDiffusersPipelineTest {
     }));
   }
 
+  /** Every recorded draw of the generator cases, bit for bit: a seeded CPU generator draws what torch's does. */
+  @Test
+  void seededDrawsAreTorchsGeneratorDraws() {
+    for (String name : List.of("depth_res64_bicubic_generator", "lcm_depth_4steps_generator")) {
+      Golden g = Golden.load("diffusers_marigold", name);
+      try (PointerScope scope = new PointerScope()) {
+        Generator gen = F.generator(g.json().path("generator").path("manual_seed").asLong());
+        for (JsonNode d : g.json().path("random_draws")) {
+          long[] shape = java.util.stream.StreamSupport.stream(d.path("shape").spliterator(), false)
+              .mapToLong(JsonNode::asLong).toArray();
+          Golden.assertClose(F.randn(shape, gen, torch.ScalarType.Float), g.tensor(d.path("key").asText()), 0.0,
+              name + " " + d.path("key").asText());
+        }
+      }
+    }
+  }
+
   @Test
   void rgbaIsRefusedAsDiffusersRefusesIt() {
     Golden g = Golden.load("diffusers_marigold", "depth_rgba_raises");

@@ -146,6 +146,21 @@ class MarigoldDiffusersPipelineTest {
     }
   }
 
+  /** Calls free what they allocate: native pointers stay flat over repeated ensembles with LCM's per-step noise. */
+  @Test
+  void nativeMemoryStaysFlatOverCalls() {
+    MarigoldDiffusersPipeline p = pipeline("checkpoints/tiny-marigold-lcm-depth");
+    Golden g = Golden.load("diffusers_marigold", "lcm_depth_default_1step");
+    List<Tensor> img = images(g);
+    MarigoldDiffusersOptions o = p.defaults().withProcessingResolution(32).withNumInferenceSteps(2)
+        .withEnsemble(3, Reduction.MEDIAN, true).withOutputLatent(true);
+    marigold4j.testing.NativePointers.assertFlatOverScopedRounds(4, "diffusers call", () -> {
+      MarigoldDiffusersPipeline.Output out = p.predict(img, o, null,
+          shape -> F.randn(shape, torch.ScalarType.Float, new org.bytedeco.pytorch.Device("cpu")));
+      assertThat(out.prediction().shape()).containsExactly(1L, 1L, 96L, 128L);
+    });
+  }
+
   @Test
   void rgbaIsRefusedAsDiffusersRefusesIt() {
     Golden g = Golden.load("diffusers_marigold", "depth_rgba_raises");

@@ -69,6 +69,17 @@ public final class ServeCommand implements Callable<Integer> {
           + "disconnected, so they cannot hold the server's threads. Default: ${DEFAULT-VALUE}.")
   int requestTimeout;
 
+  @Option(names = "--max-request-memory-mb", paramLabel = "MB",
+      description = "Memory one request may take for its activations, estimated before it runs from the processing "
+          + "size, the model's VAE and precision (see /api/models); larger requests get 413. Default: half the "
+          + "machine's memory.")
+  Integer maxRequestMemoryMb;
+
+  @Option(names = "--max-work", paramLabel = "UNITS", defaultValue = "400",
+      description = "Work one request may ask for: processing megapixels x ensemble size x (steps + 2); more gets "
+          + "422. Default: ${DEFAULT-VALUE} (the paper's 768 px, ensemble 10, 50 steps is about 306).")
+  double maxWork;
+
   @Option(names = "--queue-size", paramLabel = "N", defaultValue = "16",
       description = "Requests that may wait while one is processed (more: HTTP 503 with Retry-After). "
           + "Default: ${DEFAULT-VALUE}.")
@@ -95,7 +106,12 @@ public final class ServeCommand implements Callable<Integer> {
     DemoServer.Config config = DemoServer.Config.defaults().withHost(host).withPort(port)
         .withMaxUploadBytes((long) maxUploadMb << 20).withMaxPixels((long) (maxMegapixels * 1_000_000))
         .withMaxProcessingRes(maxProcessingRes).withQueueCapacity(queueSize).withMaxResults(results)
-        .withRequestTimeoutSeconds(requestTimeout);
+        .withRequestTimeoutSeconds(requestTimeout).withMaxWork(maxWork);
+    if (maxRequestMemoryMb != null) {
+      if (maxRequestMemoryMb < 1) throw new IllegalArgumentException("--max-request-memory-mb must be positive");
+      config = config.withMaxRequestBytes((long) maxRequestMemoryMb << 20);
+    }
+    if (!(maxWork > 0)) throw new IllegalArgumentException("--max-work must be positive, got " + maxWork);
     List<String> requested = checkpoints.isEmpty() ? List.of(PredictCommand.DEFAULT_CHECKPOINT) : checkpoints;
     Precision precision = runtime.start();
     List<ServedModel> models = new ArrayList<>();

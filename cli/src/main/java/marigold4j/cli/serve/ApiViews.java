@@ -33,6 +33,8 @@ final class ApiViews {
       ObjectNode mo = list.addObject();
       mo.put("id", m.id());
       mo.put("family", m.family());
+      mo.put("bytes_per_processing_pixel", m.bytesPerProcessingPixel());
+      mo.put("max_processing_megapixels", config.maxRequestBytes() / (double) m.bytesPerProcessingPixel() / 1e6);
       ArrayNode tasks = mo.putArray("tasks");
       ObjectNode defaults = mo.putObject("defaults");
       for (Modality t : m.tasks()) {
@@ -50,6 +52,8 @@ final class ApiViews {
     limits.put("max_processing_res", config.maxProcessingRes());
     limits.put("max_ensemble_size", PredictForm.MAX_ENSEMBLE_SIZE);
     limits.put("max_denoising_steps", PredictForm.MAX_DENOISING_STEPS);
+    limits.put("max_request_memory_bytes", config.maxRequestBytes());
+    limits.put("max_work", config.maxWork());
     return o;
   }
 

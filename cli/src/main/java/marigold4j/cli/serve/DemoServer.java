@@ -68,7 +68,8 @@ public final class DemoServer implements AutoCloseable {
    *     are disconnected)
    */
   public record Config(String host, int port, long maxUploadBytes, long maxPixels, int maxProcessingRes,
-      int queueCapacity, int maxResults, long maxResultBytes, int requestTimeoutSeconds) {
+      int queueCapacity, int maxResults, long maxResultBytes, int requestTimeoutSeconds, long maxRequestBytes,
+      double maxWork) {
     public Config {
       Objects.requireNonNull(host, "host");
       if (port < 0 || port > 65535) throw new IllegalArgumentException("port must be 0..65535, got " + port);
@@ -80,6 +81,8 @@ public final class DemoServer implements AutoCloseable {
       if (requestTimeoutSeconds < 1) {
         throw new IllegalArgumentException("request timeout must be >= 1 s, got " + requestTimeoutSeconds);
       }
+      if (maxRequestBytes < 1) throw new IllegalArgumentException("request memory budget must be positive");
+      if (!(maxWork > 0)) throw new IllegalArgumentException("work budget must be positive, got " + maxWork);
     }
 
     /**
@@ -87,47 +90,60 @@ public final class DemoServer implements AutoCloseable {
      * to send a request.
      */
     public static Config defaults() {
-      return new Config("127.0.0.1", 7860, 20L << 20, 25_000_000L, 2048, 16, 64, 1L << 30, 30);
+      return new Config("127.0.0.1", 7860, 20L << 20, 25_000_000L, 2048, 16, 64, 1L << 30, 30,
+          marigold4j.estimator.WorkBudget.defaultRequestBytes(), marigold4j.estimator.WorkBudget.DEFAULT_MAX_WORK);
     }
 
     public Config withRequestTimeoutSeconds(int v) {
       return new Config(host, port, maxUploadBytes, maxPixels, maxProcessingRes, queueCapacity, maxResults,
-          maxResultBytes, v);
+          maxResultBytes, v, maxRequestBytes, maxWork);
     }
 
     public Config withHost(String v) {
       return new Config(v, port, maxUploadBytes, maxPixels, maxProcessingRes, queueCapacity, maxResults,
-          maxResultBytes, requestTimeoutSeconds);
+          maxResultBytes, requestTimeoutSeconds, maxRequestBytes, maxWork);
+    }
+
+    /** The memory one request may take (activations, not the weights). */
+    public Config withMaxRequestBytes(long v) {
+      return new Config(host, port, maxUploadBytes, maxPixels, maxProcessingRes, queueCapacity, maxResults,
+          maxResultBytes, requestTimeoutSeconds, v, maxWork);
+    }
+
+    /** The work one request may ask for, in processing megapixels x ensemble members x (steps + 2). */
+    public Config withMaxWork(double v) {
+      return new Config(host, port, maxUploadBytes, maxPixels, maxProcessingRes, queueCapacity, maxResults,
+          maxResultBytes, requestTimeoutSeconds, maxRequestBytes, v);
     }
 
     public Config withPort(int v) {
       return new Config(host, v, maxUploadBytes, maxPixels, maxProcessingRes, queueCapacity, maxResults,
-          maxResultBytes, requestTimeoutSeconds);
+          maxResultBytes, requestTimeoutSeconds, maxRequestBytes, maxWork);
     }
 
     public Config withMaxUploadBytes(long v) {
       return new Config(host, port, v, maxPixels, maxProcessingRes, queueCapacity, maxResults, maxResultBytes,
-          requestTimeoutSeconds);
+          requestTimeoutSeconds, maxRequestBytes, maxWork);
     }
 
     public Config withMaxPixels(long v) {
       return new Config(host, port, maxUploadBytes, v, maxProcessingRes, queueCapacity, maxResults, maxResultBytes,
-          requestTimeoutSeconds);
+          requestTimeoutSeconds, maxRequestBytes, maxWork);
     }
 
     public Config withMaxProcessingRes(int v) {
       return new Config(host, port, maxUploadBytes, maxPixels, v, queueCapacity, maxResults, maxResultBytes,
-          requestTimeoutSeconds);
+          requestTimeoutSeconds, maxRequestBytes, maxWork);
     }
 
     public Config withQueueCapacity(int v) {
       return new Config(host, port, maxUploadBytes, maxPixels, maxProcessingRes, v, maxResults, maxResultBytes,
-          requestTimeoutSeconds);
+          requestTimeoutSeconds, maxRequestBytes, maxWork);
     }
 
     public Config withMaxResults(int v) {
       return new Config(host, port, maxUploadBytes, maxPixels, maxProcessingRes, queueCapacity, v, maxResultBytes,
-          requestTimeoutSeconds);
+          requestTimeoutSeconds, maxRequestBytes, maxWork);
     }
   }
 

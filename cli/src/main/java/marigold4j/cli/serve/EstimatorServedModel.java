@@ -45,6 +45,11 @@ public final class EstimatorServedModel implements ServedModel {
   }
 
   @Override
+  public long bytesPerProcessingPixel() {
+    return marigold4j.estimator.WorkBudget.bytesPerProcessingPixel(estimator);
+  }
+
+  @Override
   public boolean hasDomains() {
     return estimator.hasDomains();
   }

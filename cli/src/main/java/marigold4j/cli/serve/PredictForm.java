@@ -4,6 +4,7 @@ import com.sun.net.httpserver.HttpExchange;
 import java.io.IOException;
 import java.security.SecureRandom;
 import java.util.Iterator;
+import marigold4j.estimator.WorkBudget;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -73,8 +74,30 @@ final class PredictForm {
           + config.maxProcessingRes() + " px on the long edge; this one is " + size[0] + "x" + size[1]
           + ": choose a processing_res");
     }
+    checkBudget(model, s, size, config);
     return new Request(model, task, s, seed, format, image.data(), safeFileName(image.filename()),
         baseName(image.filename()), size[0], size[1]);
+  }
+
+  /** Refuses a request whose estimated memory (413) or work (422) exceeds the server's budget, saying why. */
+  static void checkBudget(ServedModel model, EstimatorSettings s, int[] size, DemoServer.Config config) {
+    long pixels = WorkBudget.processingPixels(size[0], size[1], s.processingRes());
+    int batch = s.batchSize() != null && s.batchSize() > 0 ? s.batchSize() : 1;
+    long bytes = WorkBudget.memory(pixels, model.bytesPerProcessingPixel(), batch);
+    if (bytes > config.maxRequestBytes()) {
+      throw new HttpError(413, String.format(Locale.ROOT, "this request would need about %.1f GB of memory "
+          + "(%d x %d image at processing_res %d: %.1f megapixels x %d bytes per pixel for model '%s'); the "
+          + "server's budget is %.1f GB per request: choose a smaller processing_res", bytes / 1e9, size[0], size[1],
+          s.processingRes(), pixels / 1e6, model.bytesPerProcessingPixel(), model.id(),
+          config.maxRequestBytes() / 1e9));
+    }
+    double work = WorkBudget.work(pixels, s.ensembleSize(), s.denoisingSteps());
+    if (work > config.maxWork()) {
+      throw new HttpError(422, String.format(Locale.ROOT, "this request asks for %.0f units of work (%.2f "
+          + "processing megapixels x ensemble %d x (%d steps + 2)); the server's budget is %.0f per request: "
+          + "lower processing_res, ensemble_size or denoising_steps", work, pixels / 1e6, s.ensembleSize(),
+          s.denoisingSteps(), config.maxWork()));
+    }
   }
 
   static HttpError tooLarge(DemoServer.Config config) {

@@ -26,6 +26,14 @@ public interface ServedModel extends AutoCloseable {
    */
   EstimatorSettings defaults(Modality task);
 
+  /**
+   * Activation bytes one ensemble member takes per processing pixel ({@link marigold4j.estimator.WorkBudget}); the
+   * server refuses requests whose estimate exceeds its memory budget.
+   */
+  default long bytesPerProcessingPixel() {
+    return 12L * 128 * 4;
+  }
+
   /** Whether the model takes a GeoWizard scene {@link Domain}. */
   default boolean hasDomains() {
     return false;

@@ -20,10 +20,12 @@ import marigold4j.schedulers.SchedulerConfig.TimestepSpacing;
  * @param noise initial latent
  * @param timestepSpacing scheduler timestep spacing
  * @param domain scene domain (GeoWizard)
+ * @param timestep the fixed UNet timestep of a single-step model (Lotus)
+ * @param disparity the model predicts disparity: the depth visualisation's colours are reversed (Lotus)
  */
 public record EstimatorSettings(Integer denoisingSteps, Integer ensembleSize, Integer processingRes,
     Boolean matchInputRes, Interpolation resample, Integer batchSize, String colorMap, NoiseType noise,
-    TimestepSpacing timestepSpacing, Domain domain) {
+    TimestepSpacing timestepSpacing, Domain domain, Integer timestep, Boolean disparity) {
   /** Checks the values that are set; every error names the setting as the command line spells it. */
   public EstimatorSettings {
     if (denoisingSteps != null && denoisingSteps < 1) {
@@ -38,6 +40,9 @@ public record EstimatorSettings(Integer denoisingSteps, Integer ensembleSize, In
     }
     if (batchSize != null && batchSize < 0) {
       throw new IllegalArgumentException("--batch-size must be 0 (automatic) or more, got " + batchSize);
+    }
+    if (timestep != null && timestep < 0) {
+      throw new IllegalArgumentException("--timestep must be 0 or more, got " + timestep);
     }
   }
 
@@ -63,6 +68,8 @@ public record EstimatorSettings(Integer denoisingSteps, Integer ensembleSize, In
     b.noise = noise;
     b.timestepSpacing = timestepSpacing;
     b.domain = domain;
+    b.timestep = timestep;
+    b.disparity = disparity;
     return b;
   }
 
@@ -78,6 +85,8 @@ public record EstimatorSettings(Integer denoisingSteps, Integer ensembleSize, In
     private NoiseType noise;
     private TimestepSpacing timestepSpacing;
     private Domain domain;
+    private Integer timestep;
+    private Boolean disparity;
 
     private Builder() {}
 
@@ -131,9 +140,19 @@ public record EstimatorSettings(Integer denoisingSteps, Integer ensembleSize, In
       return this;
     }
 
+    public Builder timestep(Integer v) {
+      timestep = v;
+      return this;
+    }
+
+    public Builder disparity(Boolean v) {
+      disparity = v;
+      return this;
+    }
+
     public EstimatorSettings build() {
       return new EstimatorSettings(denoisingSteps, ensembleSize, processingRes, matchInputRes, resample, batchSize,
-          colorMap, noise, timestepSpacing, domain);
+          colorMap, noise, timestepSpacing, domain, timestep, disparity);
     }
   }
 }

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Optional;
 import marigold4j.checkpoint.CheckpointException;
 import marigold4j.estimator.geowizard.GeoWizardFamily;
+import marigold4j.estimator.lotus.LotusFamily;
 import marigold4j.estimator.marigold.MarigoldFamily;
 import marigold4j.pipeline.Precision;
 
@@ -17,6 +18,7 @@ public final class Estimators {
   /** The registered families, most specific first: the first whose {@link Family#detect} answers wins. */
   static final List<Family> FAMILIES = List.of(
       new GeoWizardFamily(),
+      new LotusFamily(),
       new MarigoldFamily());
 
   private Estimators() {}

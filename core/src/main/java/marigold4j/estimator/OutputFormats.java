@@ -43,7 +43,11 @@ public final class OutputFormats {
       new MapFormat(Modality.NORMALS, "normal_npy", "_pred.npy", "npy", NPY, p -> {
         Prediction n = p.map(Modality.NORMALS);
         if (!p.convention().normalsHwc()) return npy(n);
-        return Npy.toBytes(Npy.Array.ofFloats(n.valuesHwc(), n.height(), n.width(), 3));
+        float[] hwc = n.valuesHwc();
+        if (p.convention().normalsUnitRange()) {
+          for (int i = 0; i < hwc.length; i++) hwc[i] = (hwc[i] + 1f) / 2f;
+        }
+        return Npy.toBytes(Npy.Array.ofFloats(hwc, n.height(), n.width(), 3));
       }),
       new MapFormat(Modality.NORMALS, "normal_colored", "_pred_colored.png", "colored", PNG,
           p -> colored(p.map(Modality.NORMALS))));
@@ -76,7 +80,7 @@ public final class OutputFormats {
   public static List<String> folders(List<Modality> maps, DensePrediction.Convention convention) {
     List<String> out = new ArrayList<>();
     for (OutputFormat f : FORMATS) {
-      if (maps.contains(f.map()) && convention.writes(f.folder())) out.add(f.folder());
+      if (maps.contains(f.map()) && convention.writes(f.folder())) out.add(convention.folder(f));
     }
     return out;
   }
@@ -87,7 +91,7 @@ public final class OutputFormats {
     List<java.nio.file.Path> out = new ArrayList<>();
     for (OutputFormat f : FORMATS) {
       if (maps.contains(f.map()) && convention.writes(f.folder())) {
-        out.add(outputDir.resolve(f.folder()).resolve(name + f.suffix()));
+        out.add(outputDir.resolve(convention.folder(f)).resolve(name + convention.suffix(f)));
       }
     }
     return out;

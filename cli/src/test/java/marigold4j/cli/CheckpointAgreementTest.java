@@ -26,12 +26,13 @@ import picocli.CommandLine;
  * {@code predict} and {@code serve} agree on what a checkpoint predicts, whatever its folder is called: each tiny
  * checkpoint is copied under a neutral name ("model-a"), and what {@code predict} writes is compared with what
  * {@code serve}'s {@code /api/models} offers. A checkpoint whose contents say nothing (the original Marigold and
- * E2E-FT releases) falls back to its name in both.
+ * E2E-FT releases, Lotus' task) falls back to its name in both (Lotus' folders are infer.py's: depth/, normal/).
  */
 class CheckpointAgreementTest {
   @ParameterizedTest(name = "{0} renamed")
   @CsvSource({"tiny-marigold-depth,false,depth", "tiny-marigold-normals,false,depth",
-      "tiny-marigold-normals,true,normals", "tiny-geowizard,false,depth+normals"})
+      "tiny-marigold-normals,true,normals", "tiny-geowizard,false,depth+normals", "tiny-lotus-depth-g,false,depth",
+      "tiny-lotus-normal-d,false,depth"})
   void predictAndServeAgreeOnARenamedCopy(String name, boolean declareNormals, String expected, @TempDir Path tmp)
       throws Exception {
     Path copy = tmp.resolve("model-a");
@@ -45,8 +46,8 @@ class CheckpointAgreementTest {
         Golden.fixtures().resolve("images/synthetic_gray_64x48.png").toString());
     assertThat(r.exitCode()).as(r.err()).isZero();
     List<String> predicted = new ArrayList<>();
-    if (Files.exists(out.resolve("depth_npy"))) predicted.add("depth");
-    if (Files.exists(out.resolve("normal_npy"))) predicted.add("normals");
+    if (Files.exists(out.resolve("depth_npy")) || Files.exists(out.resolve("depth"))) predicted.add("depth");
+    if (Files.exists(out.resolve("normal_npy")) || Files.exists(out.resolve("normal"))) predicted.add("normals");
     assertThat(String.join("+", predicted)).as("predict").isEqualTo(expected);
     assertThat(String.join("+", servedTasks(copy))).as("serve").isEqualTo(expected);
   }

@@ -12,6 +12,7 @@ import marigold4j.pipeline.LotusNoise;
 import marigold4j.pipeline.LotusOptions;
 import marigold4j.pipeline.LotusPipeline;
 import marigold4j.pipeline.Modality;
+import marigold4j.pipeline.NoiseType;
 import marigold4j.pipeline.Precision;
 import marigold4j.random.NoiseSource;
 
@@ -49,9 +50,11 @@ public final class LotusEstimator implements Estimator {
   @Override
   public EstimatorSettings defaults() {
     LotusOptions o = defaultOptions();
+    // noise reports what the UNet sees beside the image latent: Lotus-G a Gaussian latent, Lotus-D nothing
+    NoiseType noise = pipeline.variant() == LotusPipeline.Variant.G ? NoiseType.GAUSSIAN : NoiseType.ZEROS;
     return EstimatorSettings.builder().denoisingSteps(1).ensembleSize(1).processingRes(o.processingRes())
-        .matchInputRes(o.matchInputRes()).resample(o.resampleMethod()).colorMap("Spectral").timestep(o.timestep())
-        .disparity(o.disparity()).build();
+        .matchInputRes(o.matchInputRes()).resample(o.resampleMethod()).batchSize(1).colorMap("Spectral")
+        .noise(noise).timestep(o.timestep()).disparity(o.disparity()).build();
   }
 
   private LotusOptions defaultOptions() {

@@ -176,6 +176,18 @@ class LotusPipelineTest {
   }
 
   @Test
+  void keepsNativeMemoryFlatOverImages() {
+    Golden.load(CASES, "depth_g_res0");                               // engine + threads as the goldens run
+    try (LotusPipeline p = LotusPipeline.load(Golden.fixtures().resolve("checkpoints/tiny-lotus-depth-g"))) {
+      var image = ImageInput.read(Golden.fixtures().resolve("images/synthetic_gray_64x48.png"));
+      LotusNoise noise = LotusNoise.seeded(0);
+      LotusOptions options = LotusOptions.inferPyDefaults(Modality.DEPTH).withProcessingRes(64);
+      marigold4j.testing.NativePointers.assertFlatOverScopedRounds(4, "Lotus predict",
+          () -> assertThat(p.predict(image, options, noise).width()).isEqualTo(64));
+    }
+  }
+
+  @Test
   void needsNoiseEvenForLotusD() {
     try (LotusPipeline p = LotusPipeline.load(Golden.fixtures().resolve("checkpoints/tiny-lotus-depth-d"))) {
       assertThatThrownBy(() -> p.predict(ImageInput.read(Golden.fixtures().resolve("images/synthetic_gray_64x48.png")),

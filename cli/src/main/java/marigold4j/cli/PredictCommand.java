@@ -192,8 +192,8 @@ public final class PredictCommand implements Callable<Integer> {
 
     Path dir = hub.resolve(checkpoint, runtime.variant, err);
     Detection detected = Estimators.detect(dir, checkpoint);
-    if (requested != null && detected.maps().size() == 1) detected = detected.only(requested, "--modality");
     if (lotusMode != null) checkLotusMode(detected, lotusMode);
+    if (requested != null && detected.maps().size() == 1) detected = detected.only(requested, "--modality");
     DensePrediction.Convention convention = detected.family().convention();
     List<Path> images = convention == DensePrediction.Convention.LOTUS_INFER_PY
         ? InputImages.expandLikeInferPy(all) : InputImages.expand(all, recursive, w -> err.println("warning: " + w));

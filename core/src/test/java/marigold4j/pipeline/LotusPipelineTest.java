@@ -175,6 +175,20 @@ class LotusPipelineTest {
         .hasMessageContaining("in_channels is 4");
   }
 
+  /** Lotus' releases carry a PNDM scheduler and a feature extractor that nothing uses: neither is even read. */
+  @Test
+  void ignoresTheSchedulerAndTheFeatureExtractor(@TempDir Path tmp) throws IOException {
+    Path ckpt = tmp.resolve("lotus-depth-d");
+    TestFiles.copyTree(Golden.fixtures().resolve("checkpoints/tiny-lotus-depth-d"), ckpt);
+    Files.writeString(ckpt.resolve("scheduler/scheduler_config.json"), "{\"_class_name\": \"SomeFutureScheduler\"");
+    Files.writeString(ckpt.resolve("feature_extractor/preprocessor_config.json"), "not json");
+    Path index = ckpt.resolve("model_index.json");
+    Files.writeString(index, Files.readString(index).replace("PNDMScheduler", "SomeFutureScheduler"));
+    try (LotusPipeline p = LotusPipeline.load(ckpt)) {
+      assertThat(p.variant()).isEqualTo(LotusPipeline.Variant.D);
+    }
+  }
+
   @Test
   void keepsNativeMemoryFlatOverImages() {
     Golden.load(CASES, "depth_g_res0");                               // engine + threads as the goldens run

@@ -54,6 +54,53 @@ final class InputImages {
     return out;
   }
 
+  /** Every input exists (checked before the checkpoint is resolved; folders are listed later). */
+  static void requireExisting(List<Path> inputs) {
+    for (Path in : inputs) {
+      if (!Files.exists(in)) throw new IllegalArgumentException(in + ": no such file or folder");
+    }
+  }
+
+  /**
+   * Lotus' infer.py: files as given; folders contribute {@code sorted(rglob('*.png') + rglob('*.jpg'))}, searched
+   * recursively, extensions case-sensitive ({@code .jpeg}, {@code .PNG} are not taken), sorted as Python sorts paths
+   * (component by component). Nothing found is an error naming the folder.
+   */
+  static List<Path> expandLikeInferPy(List<Path> inputs) {
+    List<Path> out = new ArrayList<>();
+    for (Path in : inputs) {
+      if (!Files.isDirectory(in)) {
+        if (!Files.exists(in)) throw new IllegalArgumentException(in + ": no such file or folder");
+        out.add(in);
+        continue;
+      }
+      List<Path> found;
+      try (Stream<Path> s = Files.walk(in)) {
+        found = s.filter(Files::isRegularFile).filter(p -> {
+          String n = p.getFileName().toString();
+          return n.endsWith(".png") || n.endsWith(".jpg");
+        }).sorted(InputImages::compareByComponents).toList();
+      } catch (IOException e) {
+        throw new UncheckedIOException(in + ": cannot list folder: " + e.getMessage(), e);
+      }
+      if (found.isEmpty()) {
+        throw new IllegalArgumentException(in + ": no images (*.png, *.jpg) in this folder or below it");
+      }
+      out.addAll(found);
+    }
+    return out;
+  }
+
+  /** pathlib's ordering: name by name, so {@code a/b.png} sorts before {@code a-c.png}. */
+  private static int compareByComponents(Path a, Path b) {
+    int n = Math.min(a.getNameCount(), b.getNameCount());
+    for (int i = 0; i < n; i++) {
+      int c = a.getName(i).toString().compareTo(b.getName(i).toString());
+      if (c != 0) return c;
+    }
+    return Integer.compare(a.getNameCount(), b.getNameCount());
+  }
+
   static boolean isImage(Path p) {
     String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
     int dot = n.lastIndexOf('.');

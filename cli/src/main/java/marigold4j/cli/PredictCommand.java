@@ -17,9 +17,11 @@ import marigold4j.estimator.EstimatorSettings;
 import marigold4j.estimator.Estimators;
 import marigold4j.estimator.NonFiniteOutputException;
 import marigold4j.estimator.OutputFormats;
+import marigold4j.estimator.lotus.LotusFamily;
 import marigold4j.image.ImageInput;
 import marigold4j.image.Resize.Interpolation;
 import marigold4j.models.geowizard.GeoWizardConditioning.Domain;
+import marigold4j.pipeline.LotusPipeline;
 import marigold4j.pipeline.Modality;
 import marigold4j.pipeline.NoiseType;
 import marigold4j.pipeline.Precision;
@@ -35,14 +37,18 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code marigold4j predict}: Marigold/run.py in Java. Options keep run.py's meaning and defaults; its underscore
- * spellings are accepted too, so existing scripts keep working.
+ * spellings are accepted too, so existing scripts keep working. GeoWizard's run_infer.py and Lotus' infer.py command
+ * lines are accepted as well (their option names are aliases), and each family writes its original's files.
  */
 @Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Estimate depth or surface normals for images, writing the files Marigold's run.py (or, for "
         + "GeoWizard checkpoints, run_infer.py) writes:",
         "  depth:   depth_npy/<name>_pred.npy, depth_bw/<name>_pred.png (16-bit), depth_colored/<name>_pred_colored.png",
         "  normals: normal_npy/<name>_pred.npy (3xHxW), normal_colored/<name>_pred_colored.png",
-        "  GeoWizard: both, with depth_npy, depth_colored, normal_npy (HxWx3), normal_colored"})
+        "  GeoWizard: both, with depth_npy, depth_colored, normal_npy (HxWx3), normal_colored",
+        "  Lotus (infer.py's files): depth/<name>.npy (in [0, 1]) and depth_vis/<name>.png, or",
+        "    normal/<name>.npy (HxWx3 in [0, 1]) and normal_vis/<name>.png; folders are searched as infer.py",
+        "    does (recursively, *.png and *.jpg)"})
 public final class PredictCommand implements Callable<Integer> {
   static final String DEFAULT_CHECKPOINT = "GonzaloMG/marigold-e2e-ft-depth";
 
@@ -52,9 +58,9 @@ public final class PredictCommand implements Callable<Integer> {
       description = "Images (.jpg, .jpeg, .png) or folders of images (processed in sorted order).")
   List<Path> inputs = new ArrayList<>();
 
-  @Option(names = {"--input-rgb-dir", "--input_rgb_dir", "--input_dir"}, paramLabel = "DIR",
-      description = "A folder of input images (run.py's / run_infer.py's spelling; same as giving the folder as "
-          + "INPUT).")
+  @Option(names = {"--input-rgb-dir", "--input_rgb_dir", "--input_dir", "--input-dir"}, paramLabel = "DIR",
+      description = "A folder of input images (run.py's / run_infer.py's / infer.py's spelling; same as giving the "
+          + "folder as INPUT).")
   Path inputDir;
 
   // checked in call(): picocli's own message would name the longest alias (--output-dir), not --output
@@ -62,14 +68,36 @@ public final class PredictCommand implements Callable<Integer> {
       description = "Output folder (created if needed). Required.")
   Path output;
 
-  @Option(names = {"--checkpoint", "--pretrained_model_path"}, paramLabel = "ID_OR_DIR",
+  @Option(names = {"--checkpoint", "--pretrained_model_path", "--pretrained_model_name_or_path",
+      "--pretrained-model-name-or-path"}, paramLabel = "ID_OR_DIR",
       description = "Checkpoint folder in the diffusers layout, or Hugging Face id. Default: " + DEFAULT_CHECKPOINT)
   String checkpoint = DEFAULT_CHECKPOINT;
 
-  @Option(names = "--modality", paramLabel = "depth|normals",
-      description = "What the checkpoint predicts (single-map checkpoints). Default: its model_index.json's "
-          + "prediction_type, else normals when the checkpoint's name contains 'normal', else depth.")
+  @Option(names = {"--modality", "--task_name", "--task-name"}, paramLabel = "depth|normals",
+      description = "What the checkpoint predicts (single-map checkpoints; --task_name depth|normal is infer.py's "
+          + "spelling). Default: its model_index.json's prediction_type, else normals when the checkpoint's name "
+          + "contains 'normal', else depth.")
   String modality;
+
+  @Option(names = "--mode", paramLabel = "generation|regression",
+      description = "Lotus checkpoints only (infer.py's option): generation = Lotus-G, regression = Lotus-D. The "
+          + "checkpoint's contents decide; a --mode that contradicts them is an error. Default: the checkpoint's.")
+  String mode;
+
+  @Option(names = "--timestep", paramLabel = "T",
+      description = "Lotus checkpoints only: the one UNet timestep. Default: 999 (infer.py's).")
+  Integer timestep;
+
+  @Option(names = "--disparity", arity = "0..1", fallbackValue = "true", paramLabel = "true|false",
+      description = "Lotus depth checkpoints only: the model predicts disparity, so the depth visualisation's "
+          + "colours are reversed (the .npy is unchanged). Default: true when the checkpoint's name contains "
+          + "'disparity' (the -disparity releases), else false.")
+  Boolean disparity;
+
+  @Option(names = {"--prediction_type", "--prediction-type"}, paramLabel = "sample",
+      description = "Lotus checkpoints only (infer.py's option): what the UNet predicts. Only 'sample' (the x0 "
+          + "latent, what every Lotus release predicts) is supported. Default: sample.")
+  String predictionType;
 
   @Option(names = {"--denoise-steps", "--denoise_steps"}, paramLabel = "N",
       description = "DDIM denoising steps. Default: the checkpoint's default_denoising_steps, else 1 (E2E-FT).")
@@ -88,8 +116,8 @@ public final class PredictCommand implements Callable<Integer> {
   String noise;
 
   @Option(names = {"--processing-res", "--processing_res"}, paramLabel = "PX",
-      description = "Resize so the long edge is PX before inference; 0 = native resolution. Default: the "
-          + "checkpoint's default_processing_resolution, else 768.")
+      description = "Resize so the long edge is PX before inference (smaller images are upscaled); 0 = native "
+          + "resolution. Default: the checkpoint's default_processing_resolution, else 768.")
   Integer processingRes;
 
   @Option(names = {"--output-processing-res", "--output_processing_res"},
@@ -98,7 +126,8 @@ public final class PredictCommand implements Callable<Integer> {
 
   @Option(names = "--seed", paramLabel = "N",
       description = "Random seed (as run.py: Python random and torch seeded once; diffusers checkpoints: "
-          + "generator=torch.Generator(\"cpu\").manual_seed(N) for every image's call). Default: the current time.")
+          + "generator=torch.Generator(\"cpu\").manual_seed(N) for every image's call; for Lotus, as infer.py: its "
+          + "generator and torch's, which draws the VAE sample). Default: the current time.")
   Long seed;
 
   @Option(names = {"--batch-size", "--batch_size"}, paramLabel = "N", defaultValue = "0",
@@ -107,7 +136,8 @@ public final class PredictCommand implements Callable<Integer> {
 
   @Option(names = {"--resample-method", "--resample_method"}, paramLabel = "bilinear|bicubic|nearest",
       defaultValue = "bilinear", description = "Interpolation of both resizes (Marigold: nearest = nearest-exact; "
-          + "diffusers checkpoints: torch's modes, also nearest-exact and area). Default: ${DEFAULT-VALUE}.")
+          + "diffusers checkpoints: torch's modes, also nearest-exact and area; Lotus: of the input resize only, its "
+          + "output is resized back with nearest, as infer.py does). Default: ${DEFAULT-VALUE}.")
   String resampleMethod;
 
   @Option(names = {"--resample-method-input", "--resample_method_input"}, paramLabel = "MODE",
@@ -192,7 +222,7 @@ public final class PredictCommand implements Callable<Integer> {
     if (all.isEmpty()) throw new IllegalArgumentException("no input: give image files or folders (see --help)");
     if (output == null) throw new IllegalArgumentException("missing required option --output DIR (or -o DIR)");
     runtime.validate();
-    List<Path> images = InputImages.expand(all, recursive, w -> err.println("warning: " + w));
+    InputImages.requireExisting(all);                        // folders are listed once the family is known
     // parse every option before the (slow) model load, so a typo fails at once
     TimestepSpacing spacing = TimestepSpacing.parse(timestepSpacing);
     NoiseType noiseType = NoiseType.parse(noise);
@@ -210,10 +240,16 @@ public final class PredictCommand implements Callable<Integer> {
         .resampleInput(resampleIn).resampleOutput(resampleOut).ensembleReduction(ensembleReduction)
         .ensembleRegularizerStrength(ensembleRegularizerStrength).ensembleMaxIter(ensembleMaxIter)
         .ensembleTol(ensembleTol).ensembleMaxRes(ensembleMaxRes).outputUncertainty(outputUncertainty)
-        .outputLatent(outputLatent).latents(latents).build();
+        .outputLatent(outputLatent).latents(latents).timestep(timestep).disparity(disparity).build();
+    LotusPipeline.Variant lotusMode = mode == null ? null : LotusPipeline.Variant.ofMode(mode);
+    if (predictionType != null && !predictionType.equals("sample")) {
+      throw new IllegalArgumentException("--prediction_type '" + predictionType + "': only 'sample' is supported "
+          + "(Lotus' UNet predicts the x0 latent)");
+    }
 
     Path dir = hub.resolve(checkpoint, runtime.variant, err);
     Detection detected = Estimators.detect(dir, checkpoint);
+    if (lotusMode != null) checkLotusMode(detected, lotusMode);
     if (requested != null && detected.maps().size() == 1) detected = detected.only(requested, "--modality");
     boolean diffusers = detected.family().convention() == marigold4j.estimator.DensePrediction.Convention.DIFFUSERS;
     if (!diffusers && resample == null) {
@@ -224,12 +260,14 @@ public final class PredictCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--output-uncertainty, --output-latent, --latents and --ensemble-reduction "
           + "are options of diffusers' Marigold checkpoints, not of " + detected.family().name() + " ones");
     }
+    DensePrediction.Convention convention = detected.family().convention();
+    List<Path> images = convention == DensePrediction.Convention.LOTUS_INFER_PY
+        ? InputImages.expandLikeInferPy(all) : InputImages.expand(all, recursive, w -> err.println("warning: " + w));
     Precision precision = runtime.start();
     long s = seed != null ? seed : System.currentTimeMillis() / 1000;
     List<Modality> maps = detected.maps();
     String what = String.join("+", maps.stream().map(Modality::cliName).toList());
     String task = "Estimating " + String.join(" and ", maps.stream().map(Modality::cliName).toList());
-    DensePrediction.Convention convention = detected.family().convention();
     prepareOutput(OutputFormats.folders(maps, convention));
     if (skipExisting) {
       List<Path> todo = images.stream().filter(image -> !OutputFormats.files(maps, convention, output,
@@ -278,6 +316,18 @@ public final class PredictCommand implements Callable<Integer> {
           + "(ensemble, 4 x targets, h, w), got " + a.dtype() + " " + java.util.Arrays.toString(a.shape()));
     }
     return a;
+  }
+
+  /** infer.py's {@code --mode} against the checkpoint's contents: a contradiction is an error, not a reload. */
+  private void checkLotusMode(Detection detected, LotusPipeline.Variant asked) {
+    if (!(detected.family() instanceof LotusFamily lotus)) {
+      throw new IllegalArgumentException("--mode " + mode + " is Lotus' option, but " + checkpoint + " is a "
+          + detected.family().name() + " checkpoint (" + detected.evidence() + ")");
+    }
+    lotus.variant().filter(v -> v != asked).ifPresent(v -> {
+      throw new IllegalArgumentException("--mode " + mode + " asks for Lotus-" + asked + " (" + asked.className()
+          + "), but " + checkpoint + " is Lotus-" + v + " (" + detected.evidence() + ")");
+    });
   }
 
   /** The per-image loop: one scope per image, a bad image reported and skipped, a summary at the end. */

@@ -26,14 +26,15 @@ import picocli.CommandLine;
  * {@code predict} and {@code serve} agree on what a checkpoint predicts, whatever its folder is called: each tiny
  * checkpoint is copied under a neutral name ("model-a"), and what {@code predict} writes is compared with what
  * {@code serve}'s {@code /api/models} offers. A checkpoint whose contents say nothing (the original Marigold and
- * E2E-FT releases) falls back to its name in both.
+ * E2E-FT releases, Lotus' task) falls back to its name in both (Lotus' folders are infer.py's: depth/, normal/).
  */
 class CheckpointAgreementTest {
   @ParameterizedTest(name = "{0} renamed")
   @CsvSource({"tiny-marigold-depth,false,depth", "tiny-marigold-normals,false,depth",
       "tiny-marigold-normals,true,normals", "tiny-geowizard,false,depth+normals",
       "tiny-marigold-v11-normals,false,normals", "tiny-marigold-lcm-depth,false,depth",
-      "tiny-marigold-iid-lighting,false,albedo+residual+shading"})
+      "tiny-marigold-iid-lighting,false,albedo+residual+shading", "tiny-lotus-depth-g,false,depth",
+      "tiny-lotus-normal-d,false,depth"})
   void predictAndServeAgreeOnARenamedCopy(String name, boolean declareNormals, String expected, @TempDir Path tmp)
       throws Exception {
     Path copy = tmp.resolve("model-a");
@@ -53,6 +54,8 @@ class CheckpointAgreementTest {
         if (f.endsWith("_npy") && !f.endsWith("_uncertainty_npy")) {
           String map = f.substring(0, f.length() - "_npy".length());
           predicted.add(map.equals("normal") ? "normals" : map);
+        } else if (f.equals("depth") || f.equals("normal")) {      // Lotus' infer.py folders
+          predicted.add(f.equals("normal") ? "normals" : f);
         }
       }
     }

@@ -17,21 +17,38 @@ public final class DensePrediction {
   /** Whose files {@link #save} writes: the original script's names and layouts. */
   public enum Convention {
     /** Marigold's run.py: normals (3, H, W) in the {@code .npy}, a 16-bit depth PNG. */
-    RUN_PY(false, List.of()),
+    RUN_PY(false, false, List.of(), Map.of()),
     /** GeoWizard's run_infer.py: normals (H, W, 3) in the {@code .npy}, no 16-bit depth PNG. */
-    RUN_INFER_PY(true, List.of("depth_bw")),
+    RUN_INFER_PY(true, false, List.of("depth_bw"), Map.of()),
     /**
      * diffusers' Marigold pipelines ({@code output_type="np"}): three-channel maps (H, W, 3) in the {@code .npy}, and
      * the uncertainty and latents when a call produces them.
      */
-    DIFFUSERS(true, List.of());
+    DIFFUSERS(true, false, List.of(), Map.of()),
+    /**
+     * Lotus' infer.py: {@code depth/<name>.npy}, {@code depth_vis/<name>.png}, {@code normal/<name>.npy} (H, W, 3) in
+     * [0, 1] (the decoded image, {@code (n + 1) / 2}), {@code normal_vis/<name>.png}; no 16-bit depth PNG.
+     */
+    LOTUS_INFER_PY(true, true, List.of("depth_bw"), Map.of(
+        "depth_npy", new Placement("depth", ".npy"),
+        "depth_colored", new Placement("depth_vis", ".png"),
+        "normal_npy", new Placement("normal", ".npy"),
+        "normal_colored", new Placement("normal_vis", ".png")));
+
+    /** Where a convention puts a format's files instead of the format's own folder and suffix. */
+    private record Placement(String folder, String suffix) {}
 
     private final boolean normalsHwc;
+    private final boolean normalsUnitRange;
     private final List<String> notWritten;
+    private final Map<String, Placement> placements;
 
-    Convention(boolean normalsHwc, List<String> notWritten) {
+    Convention(boolean normalsHwc, boolean normalsUnitRange, List<String> notWritten,
+        Map<String, Placement> placements) {
       this.normalsHwc = normalsHwc;
+      this.normalsUnitRange = normalsUnitRange;
       this.notWritten = notWritten;
+      this.placements = placements;
     }
 
     /** Whether the normal map's {@code .npy} is (H, W, 3) rather than (3, H, W). */
@@ -44,9 +61,29 @@ public final class DensePrediction {
       return this == DIFFUSERS;
     }
 
+    /** Whether the normal map's {@code .npy} holds {@code (n + 1) / 2} in [0, 1] rather than n in [-1, 1]. */
+    public boolean normalsUnitRange() {
+      return normalsUnitRange;
+    }
+
     /** Whether {@code predict} writes the folder {@code folder} (the server offers every format regardless). */
     public boolean writes(String folder) {
       return !notWritten.contains(folder);
+    }
+
+    /**
+     * The folder this convention writes {@code format} of {@code map} to (the format's own folder unless the original
+     * renames it).
+     */
+    public String folder(OutputFormat format, Modality map) {
+      Placement p = placements.get(format.folder(map));
+      return p == null ? format.folder(map) : p.folder();
+    }
+
+    /** What follows the input's base name in the file name of {@code format} of {@code map} under this convention. */
+    public String suffix(OutputFormat format, Modality map) {
+      Placement p = placements.get(format.folder(map));
+      return p == null ? format.suffix() : p.suffix();
     }
   }
 
@@ -99,7 +136,8 @@ public final class DensePrediction {
 
   /**
    * Writes every file of every registered format that applies to this prediction, each atomically, as
-   * {@code <outputDir>/<format folder>/<name><format suffix>}: the files the family's original script writes.
+   * {@code <outputDir>/<format folder>/<name><format suffix>} (folder and suffix as the {@link Convention} places
+   * them): the files the family's original script writes.
    *
    * @param name the input file's name without its extension
    */
@@ -109,7 +147,8 @@ public final class DensePrediction {
         if (!OutputFormats.writes(f, m, convention)) continue;
         byte[] data = f.encode(this, m);
         if (data == null) continue;
-        AtomicFiles.write(outputDir.resolve(f.folder(m)).resolve(name + f.suffix()), out -> out.write(data));
+        AtomicFiles.write(outputDir.resolve(convention.folder(f, m)).resolve(name + convention.suffix(f, m)),
+            out -> out.write(data));
       }
     }
   }

@@ -30,10 +30,15 @@ import marigold4j.schedulers.SchedulerConfig.TimestepSpacing;
  * @param outputUncertainty also produce the ensemble's uncertainty maps
  * @param outputLatent also produce the final prediction latents
  * @param latents the initial prediction latents (float32 (N*E, 4T, h, w)) instead of noise
+ * @param timestep the fixed UNet timestep of a single-step model (Lotus)
+ * @param disparity the model predicts disparity: the depth visualisation's colours are reversed (Lotus)
  */
 public record EstimatorSettings(Integer denoisingSteps, Integer ensembleSize, Integer processingRes,
     Boolean matchInputRes, Interpolation resample, Integer batchSize, String colorMap, NoiseType noise,
-    TimestepSpacing timestepSpacing, Domain domain, Interpolation resampleInput, Interpolation resampleOutput, String ensembleReduction, Double ensembleRegularizerStrength, Integer ensembleMaxIter, Double ensembleTol, Integer ensembleMaxRes, Boolean outputUncertainty, Boolean outputLatent, marigold4j.image.Npy.Array latents) {
+    TimestepSpacing timestepSpacing, Domain domain, Interpolation resampleInput, Interpolation resampleOutput,
+    String ensembleReduction, Double ensembleRegularizerStrength, Integer ensembleMaxIter, Double ensembleTol,
+    Integer ensembleMaxRes, Boolean outputUncertainty, Boolean outputLatent, marigold4j.image.Npy.Array latents,
+    Integer timestep, Boolean disparity) {
   /** Checks the values that are set; every error names the setting as the command line spells it. */
   public EstimatorSettings {
     if (denoisingSteps != null && denoisingSteps < 1) {
@@ -65,6 +70,9 @@ public record EstimatorSettings(Integer denoisingSteps, Integer ensembleSize, In
     if (ensembleRegularizerStrength != null && !(ensembleRegularizerStrength >= 0)) {
       throw new IllegalArgumentException("--ensemble-regularizer-strength must be 0 or more, got "
           + ensembleRegularizerStrength);
+    }
+    if (timestep != null && timestep < 0) {
+      throw new IllegalArgumentException("--timestep must be 0 or more, got " + timestep);
     }
   }
 
@@ -100,6 +108,8 @@ public record EstimatorSettings(Integer denoisingSteps, Integer ensembleSize, In
     b.outputUncertainty = outputUncertainty;
     b.outputLatent = outputLatent;
     b.latents = latents;
+    b.timestep = timestep;
+    b.disparity = disparity;
     return b;
   }
 
@@ -125,6 +135,8 @@ public record EstimatorSettings(Integer denoisingSteps, Integer ensembleSize, In
     private Boolean outputUncertainty;
     private Boolean outputLatent;
     private marigold4j.image.Npy.Array latents;
+    private Integer timestep;
+    private Boolean disparity;
 
     private Builder() {}
 
@@ -228,9 +240,21 @@ public record EstimatorSettings(Integer denoisingSteps, Integer ensembleSize, In
       return this;
     }
 
+    public Builder timestep(Integer v) {
+      timestep = v;
+      return this;
+    }
+
+    public Builder disparity(Boolean v) {
+      disparity = v;
+      return this;
+    }
+
     public EstimatorSettings build() {
       return new EstimatorSettings(denoisingSteps, ensembleSize, processingRes, matchInputRes, resample, batchSize,
-          colorMap, noise, timestepSpacing, domain, resampleInput, resampleOutput, ensembleReduction, ensembleRegularizerStrength, ensembleMaxIter, ensembleTol, ensembleMaxRes, outputUncertainty, outputLatent, latents);
+          colorMap, noise, timestepSpacing, domain, resampleInput, resampleOutput, ensembleReduction,
+          ensembleRegularizerStrength, ensembleMaxIter, ensembleTol, ensembleMaxRes, outputUncertainty, outputLatent,
+          latents, timestep, disparity);
     }
   }
 }

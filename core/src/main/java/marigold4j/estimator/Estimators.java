@@ -7,6 +7,7 @@ import java.util.Optional;
 import marigold4j.checkpoint.CheckpointException;
 import marigold4j.estimator.diffusers.MarigoldDiffusersFamily;
 import marigold4j.estimator.geowizard.GeoWizardFamily;
+import marigold4j.estimator.lotus.LotusFamily;
 import marigold4j.estimator.marigold.MarigoldFamily;
 import marigold4j.pipeline.Precision;
 
@@ -19,6 +20,7 @@ public final class Estimators {
   static final List<Family> FAMILIES = List.of(
       new GeoWizardFamily(),
       new MarigoldDiffusersFamily(),
+      new LotusFamily(),
       new MarigoldFamily());
 
   private Estimators() {}

@@ -97,7 +97,8 @@ public final class OutputFormats {
     List<String> out = new ArrayList<>();
     for (Modality m : maps) {
       for (OutputFormat f : FORMATS) {
-        if (!f.optional() && writes(f, m, convention) && !out.contains(f.folder(m))) out.add(f.folder(m));
+        String folder = convention.folder(f, m);
+        if (!f.optional() && writes(f, m, convention) && !out.contains(folder)) out.add(folder);
       }
     }
     return out;
@@ -108,7 +109,9 @@ public final class OutputFormats {
     List<Path> out = new ArrayList<>();
     for (Modality m : maps) {
       for (OutputFormat f : FORMATS) {
-        if (!f.optional() && writes(f, m, convention)) out.add(outputDir.resolve(f.folder(m)).resolve(name + f.suffix()));
+        if (!f.optional() && writes(f, m, convention)) {
+          out.add(outputDir.resolve(convention.folder(f, m)).resolve(name + convention.suffix(f, m)));
+        }
       }
     }
     return out;
@@ -121,7 +124,11 @@ public final class OutputFormats {
 
   private static byte[] npy(Prediction p, Convention convention) {
     if (p.channels() == 3 && convention.normalsHwc()) {
-      return Npy.toBytes(Npy.Array.ofFloats(p.valuesHwc(), p.height(), p.width(), 3));
+      float[] hwc = p.valuesHwc();
+      if (p.modality() == Modality.NORMALS && convention.normalsUnitRange()) {
+        for (int i = 0; i < hwc.length; i++) hwc[i] = (hwc[i] + 1f) / 2f;
+      }
+      return Npy.toBytes(Npy.Array.ofFloats(hwc, p.height(), p.width(), 3));
     }
     return Npy.toBytes(Npy.Array.ofFloats(p.values(), p.shape()));
   }

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import marigold4j.checkpoint.ModelIndex.Component;
 import marigold4j.checkpoint.ModelIndex.PipelineClass;
@@ -32,7 +33,11 @@ class ModelIndexTest {
   void readsEveryTinyCheckpointsIndex() throws IOException {
     List<Path> dirs;
     try (Stream<Path> s = Files.list(Golden.fixtures().resolve("checkpoints"))) {
-      dirs = s.filter(d -> Files.exists(d.resolve("model_index.json"))).sorted().toList();
+      // Lotus' indexes list a PNDM scheduler and a feature extractor: readsLotusIndexesWithTheirUnusedComponents
+      // the diffusers 0.33.1 Marigold checkpoints declare their defaults: readsDiffusersMarigoldIndexes
+      dirs = s.filter(d -> Files.exists(d.resolve("model_index.json")))
+          .filter(d -> !d.getFileName().toString().startsWith("tiny-lotus-"))
+          .filter(d -> !d.getFileName().toString().matches("tiny-marigold-(v11|iid|lcm)-.*")).sorted().toList();
     }
     assertThat(dirs).hasSize(4);
     for (Path d : dirs) {
@@ -47,6 +52,38 @@ class ModelIndexTest {
       });
       assertThat(index.defaultDenoisingSteps()).isEmpty();
       assertThat(index.defaultProcessingResolution()).isEmpty();
+    }
+  }
+
+  @Test
+  void readsDiffusersMarigoldIndexes() {
+    Map<String, String> classes = Map.of("tiny-marigold-v11-depth", "MarigoldDepthPipeline",
+        "tiny-marigold-v11-normals", "MarigoldNormalsPipeline", "tiny-marigold-lcm-depth", "MarigoldDepthPipeline",
+        "tiny-marigold-iid-appearance", "MarigoldIntrinsicsPipeline",
+        "tiny-marigold-iid-lighting", "MarigoldIntrinsicsPipeline");
+    classes.forEach((name, cls) -> {
+      ModelIndex index = ModelIndex.read(checkpoint(name));
+      assertThat(index.className()).isEqualTo(cls);
+      assertThat(index.pipelineClass()).isNotEqualTo(PipelineClass.UNKNOWN);
+      assertThat(index.diffusersVersion()).contains("0.33.1");
+      assertThat(index.defaultDenoisingSteps()).hasValue(name.contains("lcm") ? 1 : 4);
+      assertThat(index.defaultProcessingResolution()).hasValue(768);
+      assertThat(index.requireComponent("scheduler").className())
+          .isEqualTo(name.contains("lcm") ? "LCMScheduler" : "DDIMScheduler");
+    });
+  }
+
+  @Test
+  void readsLotusIndexesWithTheirUnusedComponents() {
+    for (String name : List.of("tiny-lotus-depth-g", "tiny-lotus-depth-d", "tiny-lotus-normal-g",
+        "tiny-lotus-normal-d")) {
+      ModelIndex index = ModelIndex.read(checkpoint(name));
+      assertThat(index.className()).isEqualTo(name.endsWith("-g") ? "LotusGPipeline" : "LotusDPipeline");
+      assertThat(index.requireComponent("scheduler")).isEqualTo(new Component("diffusers", "PNDMScheduler"));
+      assertThat(index.requireComponent("feature_extractor"))
+          .isEqualTo(new Component("transformers", "CLIPImageProcessor"));
+      assertThat(index.component("image_encoder")).isEmpty();
+      assertThat(index.component("safety_checker")).isEmpty();
     }
   }
 

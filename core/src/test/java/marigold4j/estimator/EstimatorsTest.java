@@ -31,7 +31,8 @@ class EstimatorsTest {
 
   @ParameterizedTest(name = "{0}")
   @CsvSource({"tiny-marigold-depth,marigold,depth", "tiny-marigold-normals,marigold,normals",
-      "tiny-geowizard,geowizard,depth+normals", "tiny-sd2-4ch,marigold,depth"})
+      "tiny-geowizard,geowizard,depth+normals", "tiny-sd2-4ch,marigold,depth", "tiny-lotus-depth-g,lotus,depth",
+      "tiny-lotus-depth-d,lotus,depth", "tiny-lotus-normal-g,lotus,normals", "tiny-lotus-normal-d,lotus,normals"})
   void recognisesEachTinyCheckpoint(String name, String family, String maps) {
     Detection d = Estimators.detect(tiny(name), name);
     assertThat(d.family().name()).isEqualTo(family);
@@ -45,6 +46,49 @@ class EstimatorsTest {
     assertThat(d.family().name()).isEqualTo("geowizard");
     assertThat(d.maps()).containsExactly(Modality.DEPTH, Modality.NORMALS);
     assertThat(d.evidence()).contains("DepthNormalEstimationPipeline");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"tiny-lotus-depth-g,G", "tiny-lotus-normal-d,D"})
+  void lotusIsRecognisedByItsPipelineClassWhateverItsFolderIsCalled(String name, String variant, @TempDir Path tmp)
+      throws IOException {
+    Path renamed = configCopy(tiny(name), tmp.resolve("model-a"));
+    Detection d = Estimators.detect(renamed, renamed.toString());
+    assertThat(d.family().name()).isEqualTo("lotus");
+    assertThat(((marigold4j.estimator.lotus.LotusFamily) d.family()).variant()).hasValueSatisfying(
+        v -> assertThat(v.name()).isEqualTo(variant));
+    assertThat(d.evidence()).contains("_class_name 'Lotus" + variant + "Pipeline'").contains("from the name");
+  }
+
+  @Test
+  void lotusWithoutModelIndexIsRecognisedByItsUnetTaskEmbedding(@TempDir Path tmp) throws IOException {
+    Path dir = configCopy(tiny("tiny-lotus-depth-d"), tmp.resolve("lotus-normal-export"));
+    Files.delete(dir.resolve("model_index.json"));
+    Detection d = Estimators.detect(dir, dir.toString());
+    assertThat(d.family().name()).isEqualTo("lotus");
+    assertThat(d.maps()).containsExactly(Modality.NORMALS);
+    assertThat(d.evidence()).contains("task embedding").contains("in_channels 4");
+  }
+
+  @Test
+  void aLotusDisparityReleaseIsToldByItsName() {
+    Detection d = Estimators.detect(tiny("tiny-lotus-depth-g"), "jingheya/lotus-depth-g-v2-1-disparity");
+    assertThat(d.maps()).containsExactly(Modality.DEPTH);
+    assertThat(((marigold4j.estimator.lotus.LotusFamily) d.family()).disparity()).isTrue();
+    assertThat(d.evidence()).contains("disparity");
+    Detection plain = Estimators.detect(tiny("tiny-lotus-depth-g"), "jingheya/lotus-depth-g-v1-0");
+    assertThat(((marigold4j.estimator.lotus.LotusFamily) plain.family()).disparity()).isFalse();
+  }
+
+  @Test
+  void aLotusPipelineWhoseUnetCannotTakeTheTaskEmbeddingIsRefusedNamingTheFile(@TempDir Path tmp)
+      throws IOException {
+    Path dir = configCopy(tiny("tiny-lotus-depth-g"), tmp.resolve("lotus-depth-g"));
+    Files.copy(tiny("tiny-marigold-depth").resolve("unet/config.json"), dir.resolve("unet/config.json"),
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    assertThatThrownBy(() -> Estimators.detect(dir, "lotus-depth-g")).isInstanceOf(CheckpointException.class)
+        .hasMessageContaining(dir.resolve("unet/config.json").toString())
+        .hasMessageContaining("cannot take Lotus' task embedding");
   }
 
   @Test
@@ -77,7 +121,7 @@ class EstimatorsTest {
   void aFolderOfNoKnownFamilyIsAClearError(@TempDir Path tmp) throws IOException {
     Path empty = Files.createDirectories(tmp.resolve("empty"));
     assertThatThrownBy(() -> Estimators.detect(empty, "empty")).isInstanceOf(CheckpointException.class)
-        .hasMessageContaining(empty.toString()).hasMessageContaining("[geowizard, marigold-diffusers, marigold]");
+        .hasMessageContaining(empty.toString()).hasMessageContaining("[geowizard, marigold-diffusers, lotus, marigold]");
     assertThatThrownBy(() -> Estimators.detect(tmp.resolve("missing"), "missing"))
         .isInstanceOf(CheckpointException.class).hasMessageContaining("not a checkpoint folder");
   }
@@ -85,6 +129,7 @@ class EstimatorsTest {
   @Test
   void everyFamilyIsRegisteredOnce() {
     List<String> names = Estimators.families().stream().map(Family::name).toList();
-    assertThat(names).doesNotHaveDuplicates().contains("marigold", "geowizard");
+    assertThat(names).doesNotHaveDuplicates().contains("marigold", "geowizard", "lotus");
+    assertThat(names.indexOf("lotus")).as("before the catch-all Marigold family").isLessThan(names.indexOf("marigold"));
   }
 }

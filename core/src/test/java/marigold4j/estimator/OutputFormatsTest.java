@@ -29,6 +29,16 @@ class OutputFormatsTest {
   }
 
   @Test
+  void lotusInferPyPlacesTheFilesInItsOwnFoldersAndNames() {
+    DensePrediction.Convention lotus = DensePrediction.Convention.LOTUS_INFER_PY;
+    assertThat(OutputFormats.folders(List.of(Modality.DEPTH), lotus)).containsExactly("depth", "depth_vis");
+    assertThat(OutputFormats.folders(List.of(Modality.NORMALS), lotus)).containsExactly("normal", "normal_vis");
+    Path out = Path.of("out");
+    assertThat(OutputFormats.files(List.of(Modality.NORMALS), lotus, out, "a"))
+        .containsExactly(out.resolve("normal/a.npy"), out.resolve("normal_vis/a.png"));
+  }
+
+  @Test
   void aMarigoldDepthPredictionWritesRunPysThreeFiles(@TempDir Path tmp) throws Exception {
     Golden.load("pipelines", "depth_e2e_res0");                       // engine + threads as the goldens run
     try (PointerScope scope = new PointerScope();

@@ -116,7 +116,8 @@ public final class EvalNormalsCommand implements Callable<Integer> {
     Path splits = splitDir != null ? splitDir : dataDir.toAbsolutePath().normalize().resolve("../../DSINE/data/datasets")
         .normalize();
     DsineEvalSettings settings = new DsineEvalSettings(checkpoint, denoiseSteps, ensembleSize, processingRes,
-        resampleMethod, noise, timestepSpacing, "marigold", datasets, null, seed, expName, expId);
+        resampleMethod, noise, timestepSpacing, predictions != null ? "marigold" : modelTypeOf(checkpoint), datasets,
+        null, seed, expName, expId);
 
     // read every split and check every prediction before any work, so that mistakes surface at once
     List<List<DsineSample>> samples = selected.stream().map(d -> d.samples(dataDir, splits)).toList();
@@ -174,5 +175,10 @@ public final class EvalNormalsCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("unknown --prediction-frame '" + name + "' (lub, rub or rdf)");
     }
+  }
+
+  /** {@code model_type} as params.txt records it: the checkpoint's family ({@code marigold} without a checkpoint). */
+  private static String modelTypeOf(String checkpoint) {
+    return checkpoint == null ? "marigold" : marigold4j.estimator.EvalPredictors.familyName(checkpoint);
   }
 }

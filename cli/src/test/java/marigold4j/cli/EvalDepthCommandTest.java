@@ -157,6 +157,25 @@ class EvalDepthCommandTest {
     }
   }
 
+  /** A Lotus checkpoint is evaluated like E2E-FT's (one step, no ensemble), recorded under its own model type. */
+  @Test
+  void aLotusCheckpointIsEvaluatedWithItsOwnModelType() throws IOException {
+    Path c = fixture("scannet_mini");
+    Path out = tmp.resolve("lotus");
+    CliRun r = CliRun.of("eval", "depth", "--dataset-config", c.resolve("config.yaml").toString(), "--data-dir",
+        c.resolve("data").toString(), "--checkpoint",
+        Golden.fixtures().resolve("checkpoints/tiny-lotus-depth-d").toString(), "--output", out.toString());
+    assertThat(r.exitCode()).as(r.err()).isZero();
+    try (var files = Files.walk(out)) {
+      List<Path> all = files.filter(Files::isRegularFile).toList();
+      Path a = all.stream().filter(p -> p.getFileName().toString().equals("arguments.txt")).findFirst().orElseThrow();
+      assertThat(Files.readString(a)).contains("model_type: lotus").contains("ensemble_size: 1");
+      Path metrics = all.stream().filter(p -> p.getFileName().toString().startsWith("eval_metrics-")).findFirst()
+          .orElseThrow();
+      assertThat(Files.readString(metrics)).contains("abs_relative_difference").doesNotContain("nan");
+    }
+  }
+
   @Test
   void userErrorsAreOneLine() {
     CliRun none = CliRun.of("eval", "depth", "--output", tmp.toString(), "--predictions", tmp.toString());

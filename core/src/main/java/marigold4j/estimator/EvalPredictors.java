@@ -39,7 +39,14 @@ public final class EvalPredictors {
     java.nio.file.Path dir = Checkpoints.resolve(checkpoint);
     Detection d = Estimators.detect(dir, checkpoint);
     if (d.family().name().equals(DIFFUSERS_FAMILY)) return base.withInference(1, 10, DIFFUSERS_FAMILY);
+    // single-step families (Lotus) and GeoWizard: infer.py's one step, no ensemble, under their own model type
+    if (!d.family().name().equals("marigold")) return base.withInference(1, 1, d.family().name());
     return base;
+  }
+
+  /** The family name of a checkpoint folder or Hub id, as {@code model_type} records it. */
+  public static String familyName(String checkpoint) {
+    return Estimators.detect(Checkpoints.resolve(checkpoint), checkpoint).family().name();
   }
 
   /**

@@ -102,10 +102,10 @@ class SchedulersTest {
 
   @Test
   void rejectsOtherSchedulerClassesNamingClassAndFile() throws IOException {
-    Path dir = schedulerDir(TRAIN_OUTPUT_DDPM.replace("DDPMScheduler", "LCMScheduler"));
+    Path dir = schedulerDir(TRAIN_OUTPUT_DDPM.replace("DDPMScheduler", "EulerDiscreteScheduler"));
     assertThatThrownBy(() -> Schedulers.load(dir))
         .isInstanceOf(CheckpointException.class)
-        .hasMessageContaining("LCMScheduler")
+        .hasMessageContaining("EulerDiscreteScheduler")
         .hasMessageContaining(dir.resolve("scheduler_config.json").toString())
         .hasMessageContaining("DDIMScheduler, DDPMScheduler");
   }

@@ -136,7 +136,7 @@ public final class MarigoldDiffusersEstimator implements Estimator {
       } else if (noise != null) {
         randn = noise::randn;
       } else {
-        Device cpu = new Device("cpu");
+        Device cpu = marigold4j.torch.Engine.device("cpu");
         randn = shape -> F.randn(shape, torch.ScalarType.Float, cpu);
       }
       try {

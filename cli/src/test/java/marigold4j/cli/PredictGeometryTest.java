@@ -31,7 +31,9 @@ class PredictGeometryTest {
     assertThat(r.err()).contains("camera fx=").contains("--fov 70.0").contains("depth in metres");
     String name = "synthetic_gray_64x48";
     JsonNode j = new ObjectMapper().readTree(out.resolve("depth_metric/" + name + "_metric.json").toFile());
-    for (String k : new String[] {"scale", "shift", "space", "points", "rmse_m", "abs_rel"}) assertThat(j.has(k)).isTrue();
+    for (String k : new String[] {"scale", "shift", "space", "points", "rmse_m", "abs_rel"}) {
+      assertThat(j.has(k)).as(k).isTrue();
+    }
     assertThat(j.path("points").asInt()).isEqualTo(64 * 48 - (64 * 48 + 4) / 5);
     assertThat(j.path("method").asText()).isEqualTo("irls_huber_tukey");
     Npy.Array metric = Npy.read(out.resolve("depth_metric/" + name + "_metric.npy"));

@@ -134,7 +134,8 @@ public final class OutputFormats {
           OutputFormats::metricExr),
       new Streamed("ply", "_points.ply", PLY, m -> "point_cloud", s -> s.request().pointCloud(),
           marigold4j.geometry.Scene::writePointCloud),
-      new Streamed("mesh_ply", "_mesh.ply", PLY, m -> "mesh", s -> s.request().mesh(), marigold4j.geometry.Scene::writeMeshPly),
+      new Streamed("mesh_ply", "_mesh.ply", PLY, m -> "mesh", s -> s.request().mesh(),
+          marigold4j.geometry.Scene::writeMeshPly),
       new Streamed("glb", "_mesh.glb", GLB, m -> "mesh", s -> s.request().mesh(), marigold4j.geometry.Scene::writeGlb));
 
   /** Every registered format, in the order each map's files are written. */

@@ -49,8 +49,8 @@ public record DepthGrid(int width, int height, float[] depth, Camera camera, byt
 
   /**
    * The unit normal of pixel {@code i} into {@code n}: the given normals, else from depth the normalised
-   * {@code ∂P/∂v × ∂P/∂u} of the back-projected neighbours (central differences, one-sided at edges and next to
-   * invalid pixels), which faces the camera; zeros where no neighbour pair exists.
+   * {@code ∂P/∂v × ∂P/∂u} of the back-projected neighbours (central differences, one-sided at edges and next
+   * to invalid pixels), which faces the camera; zeros where no neighbour pair exists.
    */
   public void normal(int i, float[] n) {
     if (normals != null) {

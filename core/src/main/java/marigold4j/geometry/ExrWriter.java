@@ -107,7 +107,9 @@ public final class ExrWriter {
    */
   public static byte[] encodeRgb(int width, int height, float[] chw, String comments) {
     int plane = width * height;
-    if (chw.length != 3 * plane) throw new IllegalArgumentException(chw.length + " values for 3x" + height + "x" + width);
+    if (chw.length != 3 * plane) {
+      throw new IllegalArgumentException(chw.length + " values for 3x" + height + "x" + width);
+    }
     return encode(width, height, Map.of("R", java.util.Arrays.copyOfRange(chw, 0, plane),
         "G", java.util.Arrays.copyOfRange(chw, plane, 2 * plane),
         "B", java.util.Arrays.copyOfRange(chw, 2 * plane, 3 * plane)), comments);

@@ -16,8 +16,8 @@ import marigold4j.eval.depth.LeastSquaresAlignment;
  *
  * <p>The plain fit is ordinary least squares, the evaluation protocol's {@link LeastSquaresAlignment} (float64). The
  * robust fit is iteratively reweighted least squares from that start: up to {@value #MAX_ITER} iterations with Huber
- * weights ({@code k = 1.345·σ}), then up to {@value #MAX_ITER} with Tukey's biweight ({@code c = 4.685·σ}, zero weight
- * beyond), where {@code σ = 1.4826·median|r|} of the current residuals (the median over at most
+ * weights ({@code k = 1.345·σ}), then up to {@value #MAX_ITER} with Tukey's biweight ({@code c = 4.685·σ}, zero
+ * weight beyond), where {@code σ = 1.4826·median|r|} of the current residuals (the median over at most
  * {@value #SCALE_SAMPLE} evenly strided points), each phase stopping when {@code s} and {@code t} change by less than
  * 1e-9 relative. Huber's convex phase moves the start away from the outliers; Tukey's then ignores them.
  */

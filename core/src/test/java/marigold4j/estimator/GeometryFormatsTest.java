@@ -78,7 +78,8 @@ class GeometryFormatsTest {
     assertThat(metric[1]).isCloseTo(2 * d[1] + 0.5f, org.assertj.core.api.Assertions.within(1e-5f));
     assertThat(OpenExr.read(tmp.resolve("depth_metric/a_metric.exr")).channel("Y")).containsExactly(metric);
     assertThat(OpenExr.read(tmp.resolve("depth_exr/a_pred.exr")).channel("Y")).containsExactly(d);
-    String head = Files.readString(tmp.resolve("point_cloud/a_points.ply"), java.nio.charset.StandardCharsets.ISO_8859_1);
+    String head = Files.readString(tmp.resolve("point_cloud/a_points.ply"),
+        java.nio.charset.StandardCharsets.ISO_8859_1);
     assertThat(head).contains("element vertex 48").contains("comment units metres").contains("property float nx");
   }
 
@@ -88,7 +89,8 @@ class GeometryFormatsTest {
     GeometryRequest req = new GeometryRequest(false, true, false, false, null, false, null, 1, 10, 0.05);
     p.withScene(Scene.of(req, p.map(Modality.DEPTH), null, image(), OptionalDouble.empty(), null)).save(tmp, "a");
     assertThat(files(tmp)).contains("point_cloud/a_points.ply").doesNotContain("mesh/a_mesh.glb");
-    String head = Files.readString(tmp.resolve("point_cloud/a_points.ply"), java.nio.charset.StandardCharsets.ISO_8859_1);
+    String head = Files.readString(tmp.resolve("point_cloud/a_points.ply"),
+        java.nio.charset.StandardCharsets.ISO_8859_1);
     assertThat(head).contains("comment units arbitrary scale").contains("default horizontal FOV");
   }
 

@@ -208,6 +208,72 @@ public final class PredictCommand implements Callable<Integer> {
           + "Default: ${DEFAULT-VALUE}.")
   String domain;
 
+  // geometry (issue 18): float maps, metric depth, camera, point clouds and meshes; nothing changes without them
+
+  @Option(names = "--exr",
+      description = "Also write every predicted map as float32 OpenEXR (<map>_exr/<name>_pred.exr: ZIP compression, "
+          + "lossless; one-channel maps as channel Y, three-channel maps as R,G,B), and with --metric-depth the metric "
+          + "depth as depth_metric/<name>_metric.exr.")
+  boolean exr;
+
+  @Option(names = "--metric-depth", paramLabel = "REF",
+      description = "Align the depth to a metric reference of the input's size: a .npy of metres (0 or NaN = no "
+          + "measurement) or a 16-bit PNG with --metric-depth-scale; for several inputs, a folder holding <name>.npy "
+          + "or <name>.png per image. Writes depth_metric/<name>_metric.npy (float32 metres, 0 = invalid) and "
+          + "depth_metric/<name>_metric.json (scale, shift, space, points, rmse_m, abs_rel, method, camera).")
+  Path metricDepth;
+
+  @Option(names = "--metric-depth-scale", paramLabel = "S",
+      description = "For a 16-bit PNG reference: value / S = metres (KITTI uses 256, many depth sensors 1000).")
+  Double metricDepthScale;
+
+  @Option(names = "--metric-alignment", paramLabel = "depth|disparity", defaultValue = "depth",
+      description = "Least squares over the valid reference pixels m, on the predicted depth d at the input size: "
+          + "depth fits s*d + t = m; disparity fits s*d + t = 1/m, metric depth 1/(s*d + t) where positive. "
+          + "Default: ${DEFAULT-VALUE}.")
+  String metricAlignment;
+
+  @Option(names = "--robust",
+      description = "Robust metric alignment: iteratively reweighted least squares from the least-squares fit, "
+          + "Huber weights (k = 1.345 sigma) then Tukey's biweight (c = 4.685 sigma, outliers get weight 0), "
+          + "sigma = 1.4826 * median |residual|, at most 50 iterations per phase.")
+  boolean robust;
+
+  @Option(names = "--intrinsics", paramLabel = "FX,FY,CX,CY",
+      description = "Camera intrinsics in pixels of the input image (OpenCV: x = (u - cx) z / fx). Default: --fov, "
+          + "else the EXIF 35 mm-equivalent focal length of a JPEG, else a horizontal field of view of 60 degrees.")
+  String intrinsics;
+
+  @Option(names = "--fov", paramLabel = "DEGREES",
+      description = "Horizontal field of view of the camera, principal point at the image centre.")
+  Double fov;
+
+  @Option(names = "--point-cloud",
+      description = "Write point_cloud/<name>_points.ply: binary little-endian PLY, one vertex per valid pixel, "
+          + "float x,y,z in metres (OpenCV camera frame: x right, y down, z forward), uchar red,green,blue of the "
+          + "input, float nx,ny,nz with predicted normals (GeoWizard) or --normals-from-depth.")
+  boolean pointCloud;
+
+  @Option(names = "--normals-from-depth",
+      description = "Point-cloud normals from the back-projected depth (cross product of the neighbour "
+          + "differences, facing the camera) instead of predicted ones.")
+  boolean normalsFromDepth;
+
+  @Option(names = "--depth-range", paramLabel = "NEAR,FAR",
+      description = "Without --metric-depth: the metres of predicted depth 0 and 1 for point clouds and meshes "
+          + "(depth = NEAR + d (FAR - NEAR); the scale is arbitrary and the files say so). Default: 1,10.")
+  String depthRange;
+
+  @Option(names = "--mesh",
+      description = "Write mesh/<name>_mesh.ply (PLY, vertex colours) and mesh/<name>_mesh.glb (glTF 2.0 binary, "
+          + "y up): two triangles per 2x2 pixels, dropped across depth discontinuities (--mesh-max-depth-jump).")
+  boolean mesh;
+
+  @Option(names = "--mesh-max-depth-jump", paramLabel = "REL", defaultValue = "0.05",
+      description = "Drop a mesh triangle whose corners' depths differ by more than REL times the nearest one "
+          + "(max z - min z > REL min z). Default: ${DEFAULT-VALUE}.")
+  double meshMaxDepthJump;
+
   /** Predicts one image and writes its files. */
   @FunctionalInterface
   private interface ImageJob {
@@ -247,6 +313,7 @@ public final class PredictCommand implements Callable<Integer> {
           + "(Lotus' UNet predicts the x0 latent)");
     }
 
+    marigold4j.geometry.GeometryRequest geometry = geometryRequest();
     Path dir = hub.resolve(checkpoint, runtime.variant, err);
     Detection detected = Estimators.detect(dir, checkpoint);
     if (lotusMode != null) checkLotusMode(detected, lotusMode);
@@ -288,9 +355,52 @@ public final class PredictCommand implements Callable<Integer> {
     err.flush();
     try (Estimator estimator = Estimators.load(dir, detected, precision, runtime.device)) {
       NoiseSource noiseSource = estimator.seeded(s);
-      return runAll(images, task, what, (image, name) ->
-          estimator.predict(ImageInput.read(image), settings, noiseSource).save(output, name));
+      return runAll(images, task, what, (image, name) -> {
+        marigold4j.image.PilImage pil = ImageInput.read(image);
+        DensePrediction p = estimator.predict(pil, settings, noiseSource);
+        if (geometry != null) p = p.withScene(scene(geometry, p, pil, image, name));
+        p.save(output, name);
+      });
     }
+  }
+
+  /** The geometry options as a request, or null when none of --exr, --point-cloud, --mesh, --metric-depth is given. */
+  private marigold4j.geometry.GeometryRequest geometryRequest() {
+    marigold4j.geometry.MetricAlignment.Space space = marigold4j.geometry.MetricAlignment.Space.parse(metricAlignment);
+    marigold4j.geometry.Camera.Spec camera = new marigold4j.geometry.Camera.Spec(
+        intrinsics == null ? null : marigold4j.geometry.Camera.Spec.parseIntrinsics(intrinsics), fov);
+    double[] range = depthRange == null ? new double[] {marigold4j.geometry.GeometryRequest.DEFAULT_NEAR,
+        marigold4j.geometry.GeometryRequest.DEFAULT_FAR} : marigold4j.geometry.GeometryRequest.parseRange(depthRange);
+    if (metricDepth != null && !Files.exists(metricDepth)) {
+      throw new IllegalArgumentException("--metric-depth " + metricDepth + ": file not found");
+    }
+    if (!exr && !pointCloud && !mesh && metricDepth == null) return null;
+    return new marigold4j.geometry.GeometryRequest(exr, pointCloud, mesh, normalsFromDepth, space, robust, camera,
+        range[0], range[1], meshMaxDepthJump);
+  }
+
+  /** The geometry of one image: its metric reference and EXIF read, the choices made printed. */
+  private marigold4j.geometry.Scene scene(marigold4j.geometry.GeometryRequest geometry, DensePrediction p,
+      marigold4j.image.PilImage pil, Path image, String name) {
+    marigold4j.geometry.MetricReference ref = metricDepth == null ? null : marigold4j.geometry.MetricReference.read(
+        marigold4j.geometry.MetricReference.locate(metricDepth, name), metricDepthScale);
+    java.util.OptionalDouble exif = java.util.OptionalDouble.empty();
+    if (geometry.needs3d(ref != null) && intrinsics == null && fov == null) {
+      try {
+        exif = marigold4j.geometry.Exif.focalLength35mm(Files.readAllBytes(image));
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(image + ": " + e.getMessage(), e);
+      }
+    }
+    marigold4j.geometry.Scene scene = marigold4j.geometry.Scene.of(geometry,
+        p.names().contains(Modality.DEPTH) ? p.map(Modality.DEPTH) : null,
+        p.names().contains(Modality.NORMALS) ? p.map(Modality.NORMALS) : null, pil, exif, ref);
+    PrintWriter err = spec.commandLine().getErr();
+    if (scene.camera() != null) {
+      err.println(InputImages.printable(name) + ": camera " + scene.camera().describe());
+      err.println(InputImages.printable(name) + ": depth in " + scene.units());
+    }
+    return scene;
   }
 
   /** {@code --resample-method} as run.py reads it, or null for a torch-only mode (area, nearest-exact). */

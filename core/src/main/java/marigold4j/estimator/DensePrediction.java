@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import marigold4j.geometry.Scene;
 import marigold4j.image.AtomicFiles;
 import marigold4j.image.Npy;
 import marigold4j.pipeline.Modality;
@@ -90,6 +91,7 @@ public final class DensePrediction {
   private final Map<Modality, Prediction> maps;
   private final Convention convention;
   private final Npy.Array latent;
+  private final Scene scene;
 
   /** @throws NonFiniteOutputException when a map holds NaN or infinite values (nothing would be worth writing) */
   public DensePrediction(Map<Modality, Prediction> maps, Convention convention) {
@@ -109,6 +111,27 @@ public final class DensePrediction {
     this.maps = new LinkedHashMap<>(maps);
     this.convention = convention;
     this.latent = latent;
+    this.scene = null;
+  }
+
+  private DensePrediction(DensePrediction p, Scene scene) {
+    this.maps = p.maps;
+    this.convention = p.convention;
+    this.latent = p.latent;
+    this.scene = scene;
+  }
+
+  /**
+   * This prediction with the geometry of its image ({@link Scene#of}): {@link #save} then also writes the float maps,
+   * metric depth, point cloud and meshes the scene's request asks for.
+   */
+  public DensePrediction withScene(Scene scene) {
+    return new DensePrediction(this, scene);
+  }
+
+  /** The geometry attached by {@link #withScene}, or null. */
+  public Scene scene() {
+    return scene;
   }
 
   /** The call's final prediction latents (diffusers' {@code output_latent}), or null. */
@@ -145,6 +168,12 @@ public final class DensePrediction {
     for (Modality m : maps.keySet()) {
       for (OutputFormat f : OutputFormats.all()) {
         if (!OutputFormats.writes(f, m, convention)) continue;
+        if (f.streamed()) {
+          if (f.has(this, m)) {
+            AtomicFiles.write(outputDir.resolve(f.folder(m)).resolve(name + f.suffix()), out -> f.write(this, m, out));
+          }
+          continue;
+        }
         byte[] data = f.encode(this, m);
         if (data == null) continue;
         AtomicFiles.write(outputDir.resolve(convention.folder(f, m)).resolve(name + convention.suffix(f, m)),

@@ -1,5 +1,7 @@
 package marigold4j.estimator;
 
+import java.io.IOException;
+import java.io.OutputStream;
 import marigold4j.pipeline.Modality;
 
 /**
@@ -32,4 +34,22 @@ public interface OutputFormat {
 
   /** The file's bytes for {@code map}, or null when this prediction has none of it (e.g. no colormap was asked for). */
   byte[] encode(DensePrediction prediction, Modality map);
+
+  /**
+   * Whether {@link DensePrediction#save} streams the file with {@link #write} (point clouds and meshes, whose files
+   * grow with the image) instead of holding {@link #encode}'s bytes.
+   */
+  default boolean streamed() {
+    return false;
+  }
+
+  /** For a streamed format: whether this prediction has the file. */
+  default boolean has(DensePrediction prediction, Modality map) {
+    return encode(prediction, map) != null;
+  }
+
+  /** For a streamed format: writes the file to {@code out} (only called when {@link #has} says so). */
+  default void write(DensePrediction prediction, Modality map, OutputStream out) throws IOException {
+    out.write(encode(prediction, map));
+  }
 }

@@ -47,6 +47,65 @@ public final class OutputFormats {
 
   private static final String NPY = "application/octet-stream";
   private static final String PNG = "image/png";
+  private static final String EXR = "image/x-exr";
+  private static final String JSON = "application/json";
+  private static final String PLY = "application/x-ply";
+  private static final String GLB = "model/gltf-binary";
+
+  /**
+   * A depth map's 3D file (point cloud, mesh), streamed to disk: present when the prediction carries a
+   * {@link marigold4j.geometry.Scene} whose request asks for it.
+   */
+  private record Streamed(String kind, String suffix, String contentType, Function<Modality, String> folderOf,
+      java.util.function.Predicate<marigold4j.geometry.Scene> asked, SceneWriter writer) implements OutputFormat {
+    /** Writes one file of a scene. */
+    interface SceneWriter {
+      void write(marigold4j.geometry.Scene scene, java.io.OutputStream out) throws java.io.IOException;
+    }
+
+    @Override
+    public boolean appliesTo(Modality map, Convention convention) {
+      return map == Modality.DEPTH;
+    }
+
+    @Override
+    public String folder(Modality map) {
+      return folderOf.apply(map);
+    }
+
+    @Override
+    public boolean optional() {
+      return true;
+    }
+
+    @Override
+    public boolean streamed() {
+      return true;
+    }
+
+    @Override
+    public boolean has(DensePrediction p, Modality map) {
+      return p.scene() != null && p.scene().grid() != null && asked.test(p.scene());
+    }
+
+    @Override
+    public void write(DensePrediction p, Modality map, java.io.OutputStream out) throws java.io.IOException {
+      writer.write(p.scene(), out);
+    }
+
+    /** In memory, for the server's downloads. */
+    @Override
+    public byte[] encode(DensePrediction p, Modality map) {
+      if (!has(p, map)) return null;
+      java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+      try {
+        writer.write(p.scene(), out);
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+      return out.toByteArray();
+    }
+  }
 
   private static final List<OutputFormat> FORMATS = List.of(
       new Format("npy", "_pred.npy", NPY, false, (m, c) -> true, m -> m.folderPrefix() + "_npy",
@@ -62,7 +121,22 @@ public final class OutputFormats {
       new Format("uncertainty_npy", "_uncertainty.npy", NPY, true, (m, c) -> c.writesUncertainty(),
           m -> m.folderPrefix() + "_uncertainty_npy", (p, m) -> uncertaintyNpy(p.map(m), p.convention())),
       new Format("latent", "_latent.npy", NPY, true, (m, c) -> c.writesUncertainty(), m -> "latent",
-          (p, m) -> p.latent() == null || m != p.names().get(0) ? null : Npy.toBytes(p.latent())));
+          (p, m) -> p.latent() == null || m != p.names().get(0) ? null : Npy.toBytes(p.latent())),
+      // geometry (issue 18): written only when the prediction carries a Scene whose request asks for them
+      new Format("exr", "_pred.exr", EXR, true, (m, c) -> true, m -> m.folderPrefix() + "_exr",
+          OutputFormats::exr),
+      new Format("metric_npy", "_metric.npy", NPY, true, (m, c) -> m == Modality.DEPTH, m -> "depth_metric",
+          (p, m) -> p.scene() == null || !p.scene().metric() ? null : Npy.toBytes(Npy.Array.ofFloats(
+              p.scene().metricDepth(), p.scene().grid().height(), p.scene().grid().width()))),
+      new Format("metric_json", "_metric.json", JSON, true, (m, c) -> m == Modality.DEPTH, m -> "depth_metric",
+          (p, m) -> p.scene() == null ? null : p.scene().metricJson()),
+      new Format("metric_exr", "_metric.exr", EXR, true, (m, c) -> m == Modality.DEPTH, m -> "depth_metric",
+          OutputFormats::metricExr),
+      new Streamed("ply", "_points.ply", PLY, m -> "point_cloud", s -> s.request().pointCloud(),
+          marigold4j.geometry.Scene::writePointCloud),
+      new Streamed("mesh_ply", "_mesh.ply", PLY, m -> "mesh", s -> s.request().mesh(),
+          marigold4j.geometry.Scene::writeMeshPly),
+      new Streamed("glb", "_mesh.glb", GLB, m -> "mesh", s -> s.request().mesh(), marigold4j.geometry.Scene::writeGlb));
 
   /** Every registered format, in the order each map's files are written. */
   public static List<OutputFormat> all() {
@@ -131,6 +205,22 @@ public final class OutputFormats {
       return Npy.toBytes(Npy.Array.ofFloats(hwc, p.height(), p.width(), 3));
     }
     return Npy.toBytes(Npy.Array.ofFloats(p.values(), p.shape()));
+  }
+
+  /** float32 OpenEXR of a map (depth channel Y, three-channel maps R, G, B), when the scene asks for it. */
+  private static byte[] exr(DensePrediction p, Modality m) {
+    if (p.scene() == null || !p.scene().request().exr()) return null;
+    Prediction d = p.map(m);
+    String comment = p.scene().exrComment(m.cliName() + " prediction (values as the .npy)");
+    return d.channels() == 3 ? marigold4j.geometry.ExrWriter.encodeRgb(d.width(), d.height(), d.values(), comment)
+        : marigold4j.geometry.ExrWriter.encodeGrey(d.width(), d.height(), d.values(), comment);
+  }
+
+  private static byte[] metricExr(DensePrediction p, Modality m) {
+    if (p.scene() == null || !p.scene().request().exr() || !p.scene().metric()) return null;
+    marigold4j.geometry.DepthGrid g = p.scene().grid();
+    return marigold4j.geometry.ExrWriter.encodeGrey(g.width(), g.height(), g.depth(),
+        p.scene().exrComment("metric depth (metres, 0 = invalid)"));
   }
 
   private static byte[] colored(Prediction p) {

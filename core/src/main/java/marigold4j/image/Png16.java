@@ -98,6 +98,21 @@ public final class Png16 {
     return torch.tensor(values).reshape(dims[0][1], dims[0][0]);
   }
 
+  /**
+   * Reads a 16-bit greyscale PNG's raw values without the engine.
+   *
+   * @param sizeOut receives {width, height}
+   * @return row-major values 0..65535
+   * @throws ImageReadException naming the file if it is not a 16-bit single-channel PNG
+   */
+  public static int[] readSamples(Path file, int[] sizeOut) {
+    int[][] dims = new int[1][];
+    int[] values = readValues(file, dims);
+    sizeOut[0] = dims[0][0];
+    sizeOut[1] = dims[0][1];
+    return values;
+  }
+
   private static int[] readValues(Path file, int[][] dimsOut) {
     BufferedImage img;
     try {

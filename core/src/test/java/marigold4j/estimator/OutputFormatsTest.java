@@ -25,7 +25,7 @@ class OutputFormatsTest {
         DensePrediction.Convention.RUN_INFER_PY))
         .containsExactly("depth_npy", "depth_colored", "normal_npy", "normal_colored");
     assertThat(OutputFormats.kinds()).containsExactly("npy", "png16", "colored", "uncertainty", "uncertainty_npy",
-        "latent");
+        "latent", "exr", "metric_npy", "metric_json", "metric_exr", "ply", "mesh_ply", "glb");
   }
 
   @Test

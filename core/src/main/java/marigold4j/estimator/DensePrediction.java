@@ -168,16 +168,14 @@ public final class DensePrediction {
     for (Modality m : maps.keySet()) {
       for (OutputFormat f : OutputFormats.all()) {
         if (!OutputFormats.writes(f, m, convention)) continue;
+        Path file = outputDir.resolve(convention.folder(f, m)).resolve(name + convention.suffix(f, m));
         if (f.streamed()) {
-          if (f.has(this, m)) {
-            AtomicFiles.write(outputDir.resolve(f.folder(m)).resolve(name + f.suffix()), out -> f.write(this, m, out));
-          }
+          if (f.has(this, m)) AtomicFiles.write(file, out -> f.write(this, m, out));
           continue;
         }
         byte[] data = f.encode(this, m);
         if (data == null) continue;
-        AtomicFiles.write(outputDir.resolve(convention.folder(f, m)).resolve(name + convention.suffix(f, m)),
-            out -> out.write(data));
+        AtomicFiles.write(file, out -> out.write(data));
       }
     }
   }

@@ -245,10 +245,12 @@ public final class E2EFTModel implements E2EFTTrainable {
     if (!mask.any().item_bool()) return new Loss(null, 0.0, true);
 
     Tensor latentEstimate = TrainableUNet.x0(predictionType, alphaProdT, noisy, modelPred);     // (B, 4, h, w)
-    Tensor decoded = vae.decode(latentEstimate.div(F.s(vae.scalingFactor())),
-        tap == null ? null : (n, t) -> {
-          if (n.equals("post_quant_conv")) tap.accept("decoder_in", t);
-        }).to(master());                                                                         // (B, 3, H, W)
+    Tensor decoded;
+    try (marigold4j.nn.Module.Hook h = tap == null ? null : vae.hook((n, t) -> {
+      if (n.equals("post_quant_conv")) tap.accept("decoder_in", t);
+    })) {
+      decoded = vae.decode(latentEstimate.div(F.s(vae.scalingFactor()))).to(master());        // (B, 3, H, W)
+    }
 
     Tensor lossValue;
     if (modality == Modality.DEPTH) {

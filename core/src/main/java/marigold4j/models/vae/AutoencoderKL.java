@@ -3,7 +3,6 @@ package marigold4j.models.vae;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.function.BiConsumer;
 import java.util.function.UnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -93,15 +92,12 @@ public final class AutoencoderKL extends Module {
    * Encoder then quant_conv: the moments of the latent distribution.
    *
    * @param rgb (B, 3, H, W) in [-1, 1]
-   * @return (B, 2 * latent, h, w): the mean, then the log-variance; h = H / 8 for SD2 (floored at each level)
+   * @return (B, 2 * latent, h, w): the mean, then the log-variance; h = H / 8 for SD2 (floored at each level). The
+   *     encoder's stages are reported to an open {@link #hook} as {@code encoder.<stage>} (the decoder's, with
+   *     {@code post_quant_conv}, as {@code decoder.<stage>}), in the internal memory layout.
    */
   public Tensor encodeMoments(Tensor rgb) {
-    return encodeMoments(rgb, null);
-  }
-
-  /** {@link #encodeMoments(Tensor)}, reporting the encoder's stages to {@code tap} as {@code encoder.<name>}. */
-  public Tensor encodeMoments(Tensor rgb, BiConsumer<String, Tensor> tap) {
-    Tensor h = encoder.forward(internalLayout(rgb), tap == null ? null : (n, t) -> tap.accept("encoder." + n, t));
+    Tensor h = encoder.forward(internalLayout(rgb));
     return externalLayout(quantConv == null ? h : quantConv.forward(h));
   }
 
@@ -117,14 +113,12 @@ public final class AutoencoderKL extends Module {
    * @return (B, out, 8h, 8w) for SD2, roughly in [-1, 1]
    */
   public Tensor decode(Tensor latent) {
-    return decode(latent, null);
-  }
-
-  /** {@link #decode(Tensor)}, reporting {@code post_quant_conv} and the decoder's stages as {@code decoder.<name>}. */
-  public Tensor decode(Tensor latent, BiConsumer<String, Tensor> tap) {
     Tensor z = internalLayout(latent);
-    if (postQuantConv != null) z = Encoder.report(tap, "post_quant_conv", postQuantConv.forward(z));
-    return externalLayout(decoder.forward(z, tap == null ? null : (n, t) -> tap.accept("decoder." + n, t)));
+    if (postQuantConv != null) {
+      z = postQuantConv.forward(z);
+      report("post_quant_conv", z);
+    }
+    return externalLayout(decoder.forward(z));
   }
 
   /**

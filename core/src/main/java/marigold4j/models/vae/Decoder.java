@@ -4,7 +4,6 @@ import static marigold4j.models.vae.Encoder.EPS;
 import static marigold4j.models.vae.Encoder.next;
 
 import java.util.List;
-import java.util.function.BiConsumer;
 import marigold4j.nn.Conv2d;
 import marigold4j.nn.GroupNorm;
 import marigold4j.nn.Module;
@@ -40,24 +39,25 @@ public final class Decoder extends Module {
     convOut = child("conv_out", new Conv2d(ch.get(0), c.outChannels(), 3, 1, 1));
   }
 
-  /** (B, latent, h, w) -> (B, out, h * f, w * f). */
+  /**
+   * (B, latent, h, w) -> (B, out, h * f, w * f). Each stage's output is reported ({@code conv_in}, {@code mid_block},
+   * {@code up_blocks.i}, {@code conv_norm_out}, {@code conv_out}) to an open {@link #hook}.
+   */
   public Tensor forward(Tensor z) {
-    return forward(z, null);
+    // Stage outputs are released once consumed, unless reported to a hook (whose sink may keep them).
+    boolean keep = reporting();
+    Tensor h = stage("conv_in", convIn.forward(z));
+    h = next(keep, h, stage("mid_block", midBlock.forward(h)));
+    for (int i = 0; i < upBlocks.size(); i++) {
+      h = next(keep, h, stage("up_blocks." + i, upBlocks.get(i).forward(h)));
+    }
+    h = next(keep, h, stage("conv_norm_out", convNormOut.forward(h)));
+    h = keep ? F.silu(h) : F.siluConsume(h);
+    return next(keep, h, stage("conv_out", convOut.forward(h)));
   }
 
-  /**
-   * The same, reporting each stage's output to {@code tap} ({@code conv_in}, {@code mid_block}, {@code up_blocks.i},
-   * {@code conv_norm_out}, {@code conv_out}).
-   */
-  public Tensor forward(Tensor z, BiConsumer<String, Tensor> tap) {
-    // Stage outputs are released once consumed, unless reported to a tap (which may keep them).
-    Tensor h = Encoder.report(tap, "conv_in", convIn.forward(z));
-    h = next(tap, h, Encoder.report(tap, "mid_block", midBlock.forward(h)));
-    for (int i = 0; i < upBlocks.size(); i++) {
-      h = next(tap, h, Encoder.report(tap, "up_blocks." + i, upBlocks.get(i).forward(h)));
-    }
-    h = next(tap, h, Encoder.report(tap, "conv_norm_out", convNormOut.forward(h)));
-    h = tap == null ? F.siluConsume(h) : F.silu(h);
-    return next(tap, h, Encoder.report(tap, "conv_out", convOut.forward(h)));
+  private Tensor stage(String name, Tensor t) {
+    report(name, t);
+    return t;
   }
 }

@@ -1,7 +1,6 @@
 package marigold4j.models.vae;
 
 import java.util.List;
-import java.util.function.BiConsumer;
 import marigold4j.nn.Conv2d;
 import marigold4j.nn.GroupNorm;
 import marigold4j.nn.Module;
@@ -40,35 +39,32 @@ public final class Encoder extends Module {
     convOut = child("conv_out", new Conv2d(top, 2L * c.latentChannels(), 3, 1, 1));
   }
 
-  /** (B, in, H, W) -> (B, 2 * latent, H / f, W / f) with f the downsampling factor (floored per level). */
-  public Tensor forward(Tensor x) {
-    return forward(x, null);
-  }
-
   /**
-   * The same, reporting each stage's output to {@code tap} under its module name ({@code conv_in},
-   * {@code down_blocks.i}, {@code mid_block}, {@code conv_norm_out}, {@code conv_out}), as forward hooks would.
+   * (B, in, H, W) -> (B, 2 * latent, H / f, W / f) with f the downsampling factor (floored per level). Each stage's
+   * output is reported under its module name ({@code conv_in}, {@code down_blocks.i}, {@code mid_block},
+   * {@code conv_norm_out}, {@code conv_out}) to an open {@link #hook}.
    */
-  public Tensor forward(Tensor x, BiConsumer<String, Tensor> tap) {
-    // Stage outputs are released once consumed, unless reported to a tap (which may keep them).
-    Tensor h = report(tap, "conv_in", convIn.forward(x));
+  public Tensor forward(Tensor x) {
+    // Stage outputs are released once consumed, unless reported to a hook (whose sink may keep them).
+    boolean keep = reporting();
+    Tensor h = stage("conv_in", convIn.forward(x));
     for (int i = 0; i < downBlocks.size(); i++) {
-      h = next(tap, h, report(tap, "down_blocks." + i, downBlocks.get(i).forward(h)));
+      h = next(keep, h, stage("down_blocks." + i, downBlocks.get(i).forward(h)));
     }
-    h = next(tap, h, report(tap, "mid_block", midBlock.forward(h)));
-    h = next(tap, h, report(tap, "conv_norm_out", convNormOut.forward(h)));
-    h = tap == null ? F.siluConsume(h) : F.silu(h);
-    return next(tap, h, report(tap, "conv_out", convOut.forward(h)));
+    h = next(keep, h, stage("mid_block", midBlock.forward(h)));
+    h = next(keep, h, stage("conv_norm_out", convNormOut.forward(h)));
+    h = keep ? F.silu(h) : F.siluConsume(h);
+    return next(keep, h, stage("conv_out", convOut.forward(h)));
   }
 
-  /** {@code next}, releasing {@code previous} unless a tap may hold it. */
-  static Tensor next(BiConsumer<String, Tensor> tap, Tensor previous, Tensor next) {
-    if (tap == null && previous != next) Scopes.release(previous);
+  /** {@code next}, releasing {@code previous} unless a hook's sink may hold it. */
+  static Tensor next(boolean keep, Tensor previous, Tensor next) {
+    if (!keep && previous != next) Scopes.release(previous);
     return next;
   }
 
-  static Tensor report(BiConsumer<String, Tensor> tap, String name, Tensor t) {
-    if (tap != null) tap.accept(name, t);
+  private Tensor stage(String name, Tensor t) {
+    report(name, t);
     return t;
   }
 }

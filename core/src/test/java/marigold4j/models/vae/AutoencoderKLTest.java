@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiConsumer;
 import marigold4j.nn.StateDicts;
+import marigold4j.nn.Module;
 import marigold4j.testing.Golden;
 import marigold4j.torch.F;
 import marigold4j.torch.Tensors;
@@ -56,7 +57,10 @@ class AutoencoderKLTest {
     AutoencoderKL vae = vae(model);
     try (NoGradGuard ng = new NoGradGuard(); PointerScope scope = new PointerScope()) {
       Map<String, Tensor> taps = new LinkedHashMap<>();
-      Tensor moments = vae.encodeMoments(g.in("image"), taps::put);
+      Tensor moments;
+      try (Module.Hook h = vae.hook(taps::put)) {
+        moments = vae.encodeMoments(g.in("image"));
+      }
       check(g, "encoder_out", taps.get("encoder.conv_out"));
       check(g, "moments", moments);
       Tensor mean = vae.encodeMean(g.in("image"));
@@ -76,7 +80,10 @@ class AutoencoderKLTest {
     AutoencoderKL vae = vae(model);
     try (NoGradGuard ng = new NoGradGuard(); PointerScope scope = new PointerScope()) {
       Map<String, Tensor> taps = new LinkedHashMap<>();
-      Tensor decoded = vae.decode(g.in("latent"), taps::put);
+      Tensor decoded;
+      try (Module.Hook h = vae.hook(taps::put)) {
+        decoded = vae.decode(g.in("latent"));
+      }
       check(g, "post_quant_conv", taps.get("post_quant_conv"));
       check(g, "decoded", decoded);
       check(g, "decoded_channel_mean", decoded.mean(new long[] {1}, true, new org.bytedeco.pytorch.ScalarTypeOptional()));
@@ -98,7 +105,10 @@ class AutoencoderKLTest {
     AutoencoderKL vae = vae("tiny-marigold-depth");                 // weights live outside the scope
     try (NoGradGuard ng = new NoGradGuard(); PointerScope scope = new PointerScope()) {
       Map<String, Tensor> taps = new LinkedHashMap<>();
-      Tensor moments = vae.encodeMoments(g.in("image"), taps::put);
+      Tensor moments;
+      try (Module.Hook h = vae.hook(taps::put)) {
+        moments = vae.encodeMoments(g.in("image"));
+      }
       assertThat(taps.keySet()).containsExactly("encoder.conv_in", "encoder.down_blocks.0", "encoder.down_blocks.1",
           "encoder.down_blocks.2", "encoder.down_blocks.3", "encoder.mid_block", "encoder.conv_norm_out",
           "encoder.conv_out");
@@ -115,7 +125,10 @@ class AutoencoderKLTest {
     AutoencoderKL vae = vae("tiny-marigold-depth");
     try (NoGradGuard ng = new NoGradGuard(); PointerScope scope = new PointerScope()) {
       Map<String, Tensor> taps = new LinkedHashMap<>();
-      Tensor decoded = vae.decode(g.in("latent"), taps::put);
+      Tensor decoded;
+      try (Module.Hook h = vae.hook(taps::put)) {
+        decoded = vae.decode(g.in("latent"));
+      }
       assertThat(taps.keySet()).containsExactly("post_quant_conv", "decoder.conv_in", "decoder.mid_block",
           "decoder.up_blocks.0", "decoder.up_blocks.1", "decoder.up_blocks.2", "decoder.up_blocks.3",
           "decoder.conv_norm_out", "decoder.conv_out");
@@ -196,8 +209,12 @@ class AutoencoderKLTest {
       }
     };
     try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
-      vae.encodeMoments(enc.in("image"), (n, t) -> tap.accept("encode." + n, t));
-      vae.decode(dec.in("latent"), (n, t) -> tap.accept("decode." + n, t));
+      try (Module.Hook h = vae.hook((n, t) -> tap.accept("encode." + n, t))) {
+        vae.encodeMoments(enc.in("image"));
+      }
+      try (Module.Hook h = vae.hook((n, t) -> tap.accept("decode." + n, t))) {
+        vae.decode(dec.in("latent"));
+      }
     }
     vae.close();
     assertThat(formats).containsKeys("encode.encoder.mid_block", "decode.decoder.mid_block",

@@ -20,23 +20,23 @@ class ConfigJsonFuzzTest {
   @Timeout(10)
   void modelIndex(byte[] data) {
     Path file = Invariants.inputFile("model_index", "model_index.json", data);
-    Invariants.check(file.getParent(), () -> ModelIndex.read(file.getParent()), CheckpointException.class);
+    Invariants.check(file.getParent(), file.getFileName().toString(), () -> ModelIndex.read(file.getParent()), CheckpointException.class);
   }
 
   @FuzzTest
   @Timeout(10)
   void componentConfigs(byte[] data) {
     Path file = Invariants.inputFile("config", "config.json", data);
-    Invariants.check(file.getParent(), () -> UNet2DConditionConfig.read(file), CheckpointException.class);
-    Invariants.check(file.getParent(), () -> AutoencoderKLConfig.read(file), CheckpointException.class);
-    Invariants.check(file.getParent(), () -> CLIPTextConfig.read(file), CheckpointException.class);
-    Invariants.check(file.getParent(), () -> CLIPVisionConfig.read(file), CheckpointException.class);
+    Invariants.check(file.getParent(), file.getFileName().toString(), () -> UNet2DConditionConfig.read(file), CheckpointException.class);
+    Invariants.check(file.getParent(), file.getFileName().toString(), () -> AutoencoderKLConfig.read(file), CheckpointException.class);
+    Invariants.check(file.getParent(), file.getFileName().toString(), () -> CLIPTextConfig.read(file), CheckpointException.class);
+    Invariants.check(file.getParent(), file.getFileName().toString(), () -> CLIPVisionConfig.read(file), CheckpointException.class);
   }
 
   @FuzzTest
   @Timeout(10)
   void schedulerConfig(byte[] data) {
     Path file = Invariants.inputFile("scheduler", "scheduler_config.json", data);
-    Invariants.check(file.getParent(), () -> SchedulerConfig.read(file), CheckpointException.class);
+    Invariants.check(file.getParent(), file.getFileName().toString(), () -> SchedulerConfig.read(file), CheckpointException.class);
   }
 }

@@ -72,6 +72,15 @@ public final class Invariants {
    */
   @SafeVarargs
   public static void check(Path watched, Body body, Class<? extends Throwable>... allowed) {
+    check(watched, null, body, allowed);
+  }
+
+  /**
+   * {@link #check(Path, Body, Class[])} for a parser whose messages name its input: the message of a documented
+   * exception must also contain {@code inputName} (the file or upload name the parser was given).
+   */
+  @SafeVarargs
+  public static void check(Path watched, String inputName, Body body, Class<? extends Throwable>... allowed) {
     Set<String> before = listing(watched);
     try {
       body.run();
@@ -79,6 +88,9 @@ public final class Invariants {
       if (!isAllowed(t, allowed)) throw new AssertionError("undocumented exception " + t, t);
       if (t.getMessage() == null || t.getMessage().isBlank()) {
         throw new AssertionError("documented exception without a message: " + t, t);
+      }
+      if (inputName != null && !t.getMessage().contains(inputName)) {
+        throw new AssertionError("message does not name the input " + inputName + ": " + t, t);
       }
     }
     Set<String> after = listing(watched);

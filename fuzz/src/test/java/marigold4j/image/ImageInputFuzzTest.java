@@ -15,7 +15,7 @@ class ImageInputFuzzTest {
   @FuzzTest
   @Timeout(10)
   void read(byte[] data) {
-    Invariants.check(null, () -> {
+    Invariants.check(null, "upload.png", () -> {
       PilImage im = ImageInput.read(data, "upload.png");
       long expected = (long) im.width() * im.height() * im.mode().bands();
       if (im.width() <= 0 || im.height() <= 0) throw new AssertionError("empty image " + im.width() + "x" + im.height());

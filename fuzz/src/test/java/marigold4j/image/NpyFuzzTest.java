@@ -13,7 +13,7 @@ class NpyFuzzTest {
   @FuzzTest
   @Timeout(10)
   void parse(byte[] data) {
-    Invariants.check(null, () -> {
+    Invariants.check(null, "fuzz.npy", () -> {
       Npy.Array a = Npy.parse(data, "fuzz.npy");
       long n = 1;
       for (long d : a.shape()) n *= d;

@@ -16,7 +16,7 @@ class SafeTensorsFuzzTest {
   @Timeout(10)
   void readHeader(byte[] data) {
     Path file = Invariants.inputFile("safetensors", "model.safetensors", data);
-    Invariants.check(file.getParent(), () -> {
+    Invariants.check(file.getParent(), file.toString(), () -> {
       SafeTensors.Header h = SafeTensors.readHeader(file);
       long dataLen = data.length - h.dataStart();
       for (SafeTensors.Entry e : h.entries().values()) {

@@ -20,7 +20,7 @@ class TorchBinFuzzTest {
   @Timeout(10)
   void load(byte[] data) {
     Path file = Invariants.inputFile("torchbin", "pytorch_model.bin", data);
-    Invariants.check(file.getParent(), () -> {
+    Invariants.check(file.getParent(), file.toString(), () -> {
       Map<String, Tensor> sd = TorchBin.load(file);
       long bytes = 0;
       for (Tensor t : sd.values()) {
@@ -37,6 +37,6 @@ class TorchBinFuzzTest {
   @Timeout(10)
   void unpickle(byte[] data) {
     Path file = Path.of("data.pkl");
-    Invariants.check(null, () -> RestrictedUnpickler.load(file, data), CheckpointException.class);
+    Invariants.check(null, "data.pkl", () -> RestrictedUnpickler.load(file, data), CheckpointException.class);
   }
 }

@@ -16,13 +16,13 @@ class DatasetFuzzTest {
   @Timeout(10)
   void yaml(byte[] data) {
     Path file = Invariants.inputFile("dataset_yaml", "data_nyu_test.yaml", data);
-    Invariants.check(file.getParent(), () -> DatasetConfig.read(file), IllegalArgumentException.class);
+    Invariants.check(file.getParent(), file.toString(), () -> DatasetConfig.read(file), IllegalArgumentException.class);
   }
 
   @FuzzTest
   @Timeout(10)
   void filenameList(byte[] data) {
-    Invariants.check(null, () -> EvalDataset.FilenameLists.parse(new java.io.BufferedReader(new java.io.StringReader(
+    Invariants.check(null, "list.txt", () -> EvalDataset.FilenameLists.parse(new java.io.BufferedReader(new java.io.StringReader(
         new String(data, java.nio.charset.StandardCharsets.UTF_8))), "list.txt", DatasetKind.KITTI),
         IllegalArgumentException.class);
   }
@@ -31,7 +31,7 @@ class DatasetFuzzTest {
   @Timeout(10)
   void tarMembers(byte[] data) {
     Path file = Invariants.inputFile("dataset_tar", "nyu.tar", data);
-    Invariants.check(file.getParent(), () -> {
+    Invariants.check(file.getParent(), file.toString(), () -> {
       try (DatasetFiles files = DatasetFiles.open(file)) {
         for (String member : memberNames(file)) {
           if (files.exists(member)) {

@@ -14,6 +14,6 @@ class OasisPickleFuzzTest {
   @Timeout(10)
   void read(byte[] data) {
     Path file = Invariants.inputFile("oasis", "normal.pkl", data);
-    Invariants.check(file.getParent(), () -> OasisNormalPickle.read(file), IllegalArgumentException.class);
+    Invariants.check(file.getParent(), file.toString(), () -> OasisNormalPickle.read(file), IllegalArgumentException.class);
   }
 }

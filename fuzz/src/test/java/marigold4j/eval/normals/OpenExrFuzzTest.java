@@ -14,7 +14,7 @@ class OpenExrFuzzTest {
   @Timeout(10)
   void read(byte[] data) {
     Path file = Invariants.inputFile("exr", "normal.exr", data);
-    Invariants.check(file.getParent(), () -> {
+    Invariants.check(file.getParent(), file.toString(), () -> {
       OpenExr.Image im = OpenExr.read(file);
       for (float[] c : im.channels().values()) {
         if (c.length != (long) im.width() * im.height()) throw new AssertionError("channel of " + c.length);

@@ -43,7 +43,7 @@ for t in "${TARGETS[@]}"; do
   corpus="fuzz/target/corpus/$simple/$method"
   log="fuzz/target/fuzz-logs/$simple-$method.log"
   mkdir -p "$seeds" "$corpus"
-  before=$(ls "$seeds" | grep -c '^crash-' || true)
+  before=$(ls "$seeds" | grep -c -E '^(crash|timeout|oom|slow-unit)-' || true)
   echo "== $simple#$method for ${SECONDS_PER_TARGET}s (log: $log)"
   set +e
   (cd fuzz/target && java -Xmx512m -Dorg.bytedeco.javacpp.maxPhysicalBytes=2g \
@@ -55,7 +55,7 @@ for t in "${TARGETS[@]}"; do
   set -e
   execs=$(grep -o 'Done [0-9]* runs' "$log" | tail -1 | grep -o '[0-9]*' || true)
   [ -n "$execs" ] || execs=$(grep -o '^#[0-9]*' "$log" | tail -1 | tr -d '#' || true)
-  after=$(ls "$seeds" | grep -c '^crash-' || true)
+  after=$(ls "$seeds" | grep -c -E '^(crash|timeout|oom|slow-unit)-' || true)
   printf '%s\t%s#%s\t%ss\texecs=%s\tcorpus=%s\tnew_findings=%s\trc=%s\n' "$(date -u +%FT%TZ)" "$simple" "$method" \
     "$SECONDS_PER_TARGET" "${execs:-?}" "$(ls "$corpus" | wc -l)" "$((after - before))" "$rc" \
     | tee -a fuzz/target/fuzz-summary.tsv

@@ -53,8 +53,8 @@ for t in "${TARGETS[@]}"; do
     "$PWD/../../$corpus" "$PWD/../../$seeds") > "$log" 2>&1
   rc=$?
   set -e
-  execs=$(grep -o 'Done [0-9]* runs' "$log" | tail -1 | grep -o '[0-9]*' || true)
-  [ -n "$execs" ] || execs=$(grep -o '^#[0-9]*' "$log" | tail -1 | tr -d '#' || true)
+  execs=$(grep -a -o 'Done [0-9]* runs' "$log" | tail -1 | grep -o '[0-9]*' || true)
+  [ -n "$execs" ] || execs=$(grep -a -o '^#[0-9]*' "$log" | tail -1 | tr -d '#' || true)
   after=$(ls "$seeds" | grep -c -E '^(crash|timeout|oom|slow-unit)-' || true)
   printf '%s\t%s#%s\t%ss\texecs=%s\tcorpus=%s\tnew_findings=%s\trc=%s\n' "$(date -u +%FT%TZ)" "$simple" "$method" \
     "$SECONDS_PER_TARGET" "${execs:-?}" "$(ls "$corpus" | wc -l)" "$((after - before))" "$rc" \

@@ -66,7 +66,10 @@ public final class ConfigJson {
 
   public static <T> T read(Path file, Class<T> type) {
     try {
-      return MAPPER.readValue(Files.readAllBytes(LinkFiles.resolve(file)), type);
+      T value = MAPPER.readValue(Files.readAllBytes(LinkFiles.resolve(file)), type);
+      // the JSON literal null (or a file of whitespace) maps to no object at all
+      if (value == null) throw new CheckpointException(file, "expected a JSON object, found null or nothing");
+      return value;
     } catch (NoSuchFileException e) {
       throw new CheckpointException(file, "file not found");
     } catch (MismatchedInputException e) {

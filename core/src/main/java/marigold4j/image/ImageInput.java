@@ -60,7 +60,7 @@ public final class ImageInput {
   public static PilImage read(Path file) {
     ImageReadException.requireRegularFile(file);
     try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
-      return read(in, file);
+      return read(in, file, java.nio.file.Files.size(file));
     } catch (IOException e) {
       throw new ImageReadException(file, "cannot open: " + e.getMessage(), e);
     }
@@ -77,13 +77,19 @@ public final class ImageInput {
     // a memory-cached stream: ImageIO's default would spool the upload to a temporary file
     try (ImageInputStream in = new javax.imageio.stream.MemoryCacheImageInputStream(
         new java.io.ByteArrayInputStream(data))) {
-      return read(in, label);
+      return read(in, label, data.length);
     } catch (IOException e) {
       throw new ImageReadException(label, "cannot open: " + e.getMessage(), e);
     }
   }
 
-  private static PilImage read(ImageInputStream in, Path file) {
+  /**
+   * PIL's decompression-bomb limit ({@code Image.MAX_IMAGE_PIXELS} x 2): PIL refuses larger images with
+   * {@code DecompressionBombError}.
+   */
+  static final long MAX_PIXELS = 2L * 89_478_485;
+
+  private static PilImage read(ImageInputStream in, Path file, long length) {
     try {
       if (in == null) throw new ImageReadException(file, "cannot open");
       Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
@@ -94,6 +100,7 @@ public final class ImageInput {
       try {
         reader.setInput(in, true, false);
         String format = reader.getFormatName().toLowerCase(java.util.Locale.ROOT);
+        checkDeclaredSize(file, format, reader, length);
         BufferedImage image = reader.read(0);
         // The JPEG decoder reports a truncated stream only as a warning and fills the rest with grey; PIL refuses.
         if (!warnings.isEmpty()) throw new ImageReadException(file, "corrupt or truncated image: " + warnings.get(0));
@@ -116,6 +123,54 @@ public final class ImageInput {
       throw new ImageReadException(file, "cannot decode image (corrupt, truncated or unsupported): " + e.getMessage(),
           e);
     }
+  }
+
+  /**
+   * Refuses, from the header alone, an image whose declared size the file cannot hold: the decoders allocate the
+   * whole raster before reading any pixel, so a few bytes declaring 40000 x 40000 would take gigabytes. The bounds
+   * are those of the codecs: a PNG's rows (a filter byte plus the packed samples) inflate at most 1032:1 from its
+   * bytes; every 8 x 8 block of a JPEG's full-resolution component costs at least one bit; other formats get the
+   * densest PNG's bound (1-bit samples, 8 x 1032 pixels per byte). PIL's decompression-bomb limit applies on top.
+   */
+  private static void checkDeclaredSize(Path file, String format, ImageReader reader, long length) throws IOException {
+    long w = reader.getWidth(0);
+    long h = reader.getHeight(0);
+    if (w < 1 || h < 1) throw new ImageReadException(file, "empty image (" + w + " x " + h + ")");
+    if (w * h > MAX_PIXELS) {
+      throw new ImageReadException(file, w + " x " + h + " pixels is more than " + MAX_PIXELS
+          + " (PIL's decompression-bomb limit)");
+    }
+    boolean fits;
+    if (format.equals("png")) {
+      Node ihdr = ihdr(reader.getImageMetadata(0));
+      int bitsPerPixel = ihdr == null ? 1 : pngBitsPerPixel(attribute(ihdr, "colorType"), attribute(ihdr, "bitDepth"));
+      fits = h * (1 + (w * bitsPerPixel + 7) / 8) <= 1032 * length;
+    } else if (format.equals("jpeg")) {
+      fits = ((w + 7) / 8) * ((h + 7) / 8) <= 8 * length;
+    } else {
+      fits = w * h <= 8 * 1032 * length;
+    }
+    if (!fits) {
+      throw new ImageReadException(file, "corrupt or truncated image: its header declares " + w + " x " + h
+          + " pixels, more than its " + length + " bytes can encode");
+    }
+  }
+
+  /** Bits per pixel of a PNG colour type and bit depth (1 when unknown: the most lenient bound). */
+  private static int pngBitsPerPixel(String colorType, String bitDepth) {
+    int depth;
+    try {
+      depth = Integer.parseInt(bitDepth);
+    } catch (NumberFormatException | NullPointerException e) {
+      return 1;
+    }
+    int samples = colorType == null ? 1 : switch (colorType) {
+      case "GrayAlpha" -> 2;
+      case "RGB" -> 3;
+      case "RGBAlpha" -> 4;
+      default -> 1;                                     // Grayscale, Palette
+    };
+    return Math.max(1, depth * samples);
   }
 
   private static PilImage convert(Path file, BufferedImage image, String pngColorType, int bitDepth) {

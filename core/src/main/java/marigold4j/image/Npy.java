@@ -330,14 +330,23 @@ public final class Npy {
           + ", little-endian)");
     }
     long[] shape = parseShape(origin, s.group(1));
-    long n = numel(shape);
+    long dataStart = start + hlen;
+    long n;
+    long bytes;
+    try {
+      n = numel(shape);
+      bytes = Math.multiplyExact(n, (long) dtype.bytes());
+    } catch (ArithmeticException overflow) {
+      // a declared shape whose size overflows a long is not data this file holds
+      throw new IllegalArgumentException(origin + ": truncated .npy data: " + dtype.descr() + " "
+          + Arrays.toString(shape) + " is larger than any file; the file has " + (all.length - dataStart) + " bytes");
+    }
     if (f.group(1).equals("True") && shape.length > 1 && n > 1) {
       throw new IllegalArgumentException(origin + ": Fortran-ordered arrays are not supported; save with "
           + "np.ascontiguousarray(...) first");
     }
-    long bytes = n * dtype.bytes();
-    long dataStart = start + hlen;
-    if (dataStart + bytes > all.length) {
+    // compared without adding, so a huge declared size cannot wrap around and pass
+    if (bytes > all.length - dataStart) {
       throw new IllegalArgumentException(origin + ": truncated .npy data: " + dtype.descr() + " "
           + Arrays.toString(shape) + " needs " + bytes + " bytes, file has " + (all.length - dataStart));
     }

@@ -202,6 +202,14 @@ public final class TorchBin {
       throw new CheckpointException(file, "storage entry " + name + " holds " + e.getSize() + " bytes but "
           + s.dtype() + " x " + s.numel() + " needs " + nbytes);
     }
+    // the storage is allocated before it is read, so its size (declared twice, in the pickle and the zip directory)
+    // must be one the archive's bytes can hold: as stored, or at deflate's largest expansion (1032:1)
+    long packed = e.getCompressedSize();
+    long most = e.getMethod() == ZipEntry.STORED ? packed : packed * 1032;
+    if (packed < 0 || packed > Files.size(file) || nbytes > most) {
+      throw new CheckpointException(file, "storage entry " + name + " declares " + nbytes + " bytes, more than its "
+          + packed + " bytes in the archive can hold (corrupted or truncated archive)");
+    }
     Tensor t = F.empty(new long[] {s.numel()}, s.dtype().torchType());
     try (InputStream in = zip.getInputStream(e)) {
       NativeBytes.read(in, t, nbytes);

@@ -37,4 +37,14 @@ class ParserMessagesTest {
     assertThatThrownBy(() -> SafeTensors.load(file)).isInstanceOf(CheckpointException.class)
         .hasMessageContaining("byte range [-8,0] is not two non-negative integers");
   }
+
+  @Test
+  void aConfigThatIsJsonNullIsRefusedNamingTheFile(@TempDir Path tmp) throws IOException {
+    // found by ConfigJsonFuzzTest: the literal null parsed to no object and SchedulerConfig.read threw a
+    // NullPointerException
+    Path config = Files.writeString(tmp.resolve("scheduler_config.json"), "null\n");
+    assertThatThrownBy(() -> marigold4j.schedulers.SchedulerConfig.read(config)).isInstanceOf(CheckpointException.class)
+        .hasMessageContaining("scheduler_config.json").hasMessageContaining("expected a JSON object");
+    assertThatThrownBy(() -> ConfigJson.read(config, java.util.Map.class)).isInstanceOf(CheckpointException.class);
+  }
 }

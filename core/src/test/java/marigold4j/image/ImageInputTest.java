@@ -243,4 +243,20 @@ class ImageInputTest {
     new org.bytedeco.javacpp.BytePointer(u8.contiguous().data_ptr()).capacity(out.length).get(out);
     return out;
   }
+
+  @Test
+  void refusesAHeaderDeclaringMorePixelsThanTheBytesCanHoldBeforeDecoding() {
+    // found by ImageInputFuzzTest: 68 bytes declaring a 1073741825 x 1 grey PNG; the decoder sized its raster from
+    // the header and ran past the 10 s timeout (larger declarations: OutOfMemoryError)
+    byte[] png = java.util.Base64.getDecoder().decode(
+        "iVBORw0KGgoAAAANSUhEUkAAAAEAAAABAQAAAAAAAAACAAAAC0lEQVR4nGMQUAAAAEMAMerds80AAAAASUVORK5CYII=");
+    long start = System.nanoTime();
+    assertThatThrownBy(() -> ImageInput.read(png, "bomb.png")).isInstanceOf(ImageReadException.class)
+        .hasMessageContaining("bomb.png").hasMessageContaining("1073741825 x 1 pixels is more than 178956970");
+    // under PIL's limit, but more than 68 bytes can encode (the IHDR's CRC is not checked by the decoder)
+    ByteBuffer.wrap(png).putInt(16, 10_000).putInt(20, 10_000);
+    assertThatThrownBy(() -> ImageInput.read(png, "bomb.png")).isInstanceOf(ImageReadException.class)
+        .hasMessageContaining("bomb.png").hasMessageContaining("10000 x 10000 pixels, more than its 68 bytes");
+    assertThat((System.nanoTime() - start) / 1e9).isLessThan(5);
+  }
 }

@@ -120,4 +120,19 @@ class NpyTest {
       assertThat(files.map(p -> p.getFileName().toString())).containsExactly("a.npy");
     }
   }
+
+  @Test
+  void aDeclaredShapeLargerThanTheFileIsRefusedNamingItWithoutAllocating() {
+    // found by NpyFuzzTest: the element count overflowed a long (ArithmeticException), or dtype x count wrapped to a
+    // negative or small size that passed the truncation check (an unnamed IllegalArgumentException, or a 2 GB copy)
+    for (String shape : new String[] {"(4444444444744444444,)", "(3037000500, 3037000500)", "(2305843009213693952,)"}) {
+      String dict = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
+      byte[] header = Npy.header(Npy.DType.F4, new long[] {1});
+      byte[] file = Arrays.copyOf(header, header.length + 8);
+      byte[] text = String.format("%-" + (header.length - 11) + "s\n", dict).getBytes(StandardCharsets.ISO_8859_1);
+      System.arraycopy(text, 0, file, 10, text.length);
+      assertThatThrownBy(() -> Npy.parse(file, "huge.npy")).isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("huge.npy").hasMessageContaining("truncated .npy data");
+    }
+  }
 }

@@ -130,6 +130,26 @@ class TorchBinTest {
   }
 
   @Test
+  void refusesAStorageLargerThanTheArchiveCanHoldBeforeAllocatingIt() throws IOException {
+    // 1e9 floats declared by the pickle and by the zip directory, 16 bytes present: the 4 GB storage was allocated
+    // (and with a larger zip64 size torch's allocator failed with its own exception) before the read found the end
+    byte[] pkl = Pickle.singleTensorDict("w", "0", 1_000_000_000, 0, new long[] {1_000_000_000}, new long[] {1});
+    Path file = torchZip(dir.resolve("declared.bin"), "archive", pkl, Map.of("0", f32(1, 2, 3, 4)));
+    byte[] zip = Files.readAllBytes(file);
+    byte[] name = "archive/data/0".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(zip).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    for (int i = 0; i + 46 < zip.length; i++) {       // the central directory entry of data/0: its uncompressed size
+      if (b.getInt(i) == 0x02014b50 && b.getShort(i + 28) == name.length
+          && java.util.Arrays.equals(zip, i + 46, i + 46 + name.length, name, 0, name.length)) {
+        b.putInt(i + 24, (int) 4_000_000_000L);
+      }
+    }
+    Files.write(file, zip);
+    assertThatThrownBy(() -> TorchBin.load(file)).isInstanceOf(CheckpointException.class)
+        .hasMessageContaining("declared.bin").hasMessageContaining("storage entry archive/data/0 declares 4000000000 bytes");
+  }
+
+  @Test
   void readsAHandWrittenArchiveWithAnOffsetView() throws IOException {
     byte[] pkl = Pickle.singleTensorDict("w", "0", 6, 2, new long[] {2, 2}, new long[] {1, 2});
     Path file = torchZip(dir.resolve("ok.bin"), "x", pkl, Map.of("0", f32(0, 1, 2, 3, 4, 5)));

@@ -31,7 +31,8 @@ final class Multipart {
    */
   static String boundary(String contentType) {
     if (contentType == null) throw new HttpError(415, "expected a multipart/form-data body (no Content-Type given)");
-    String[] params = contentType.split(";");
+    // limit -1: a value of only separators (";") still has a first element, the empty type
+    String[] params = contentType.split(";", -1);
     if (!params[0].trim().equalsIgnoreCase("multipart/form-data")) {
       throw new HttpError(415, "expected a multipart/form-data body, got " + params[0].trim());
     }

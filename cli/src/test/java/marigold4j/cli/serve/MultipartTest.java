@@ -36,6 +36,15 @@ class MultipartTest {
   }
 
   @Test
+  void aContentTypeOfOnlySeparatorsIsRefusedWith415() {
+    // found by MultipartFuzzTest: ";".split(";") is empty, and the ArrayIndexOutOfBoundsException became a 500
+    for (String type : new String[] {";", ";;", ""}) {
+      assertThatThrownBy(() -> Multipart.boundary(type))
+          .isInstanceOfSatisfying(HttpError.class, e -> assertThat(e.status()).isEqualTo(415));
+    }
+  }
+
+  @Test
   void refusesATruncatedBodyWith400() {
     String body = "--B\r\nContent-Disposition: form-data; name=\"image\"; filename=\"x.png\"\r\n\r\nhalf an ima";
     assertThatThrownBy(() -> Multipart.parse(ascii(body), "B"))

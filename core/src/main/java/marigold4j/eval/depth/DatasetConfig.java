@@ -71,7 +71,13 @@ public record DatasetConfig(
     // the original passes every key on as a keyword argument that the dataset classes ignore
     if (!unknown.isEmpty()) LOG.info("dataset config {}: ignoring keys {}", source, unknown);
 
-    DatasetKind kind = DatasetKind.fromConfigName(text(root, "name", source));
+    DatasetKind kind;
+    try {
+      kind = DatasetKind.fromConfigName(text(root, "name", source));
+    } catch (IllegalArgumentException e) {
+      if (e.getMessage().contains(source)) throw e;
+      throw new IllegalArgumentException("dataset config " + source + ": " + e.getMessage(), e);
+    }
     String disp = text(root, "disp_name", source);
     String dir = text(root, "dir", source);
     String filenames = text(root, "filenames", source);
@@ -95,11 +101,11 @@ public record DatasetConfig(
     double max = kind.maxDepth();
     String maxText = kind.maxDepthText();
     if (root.hasNonNull("min_depth")) {
-      min = number(root.get("min_depth"));
+      min = number(root.get("min_depth"), "min_depth", source);
       minText = pythonNumber(root.get("min_depth"));
     }
     if (root.hasNonNull("max_depth")) {
-      max = number(root.get("max_depth"));
+      max = number(root.get("max_depth"), "max_depth", source);
       maxText = pythonNumber(root.get("max_depth"));
     }
     return new DatasetConfig(kind, disp, dir, filenames, eigen, bmCrop, crop, min, minText, max, maxText, source);
@@ -107,10 +113,10 @@ public record DatasetConfig(
 
   private static String pythonNumber(JsonNode n) {
     if (n.isIntegralNumber()) return n.bigIntegerValue().toString();
-    return PythonFormat.repr(number(n));
+    return PythonFormat.repr(number(n, "", ""));
   }
 
-  private static double number(JsonNode n) {
+  private static double number(JsonNode n, String key, String source) {
     if (n.isNumber()) return n.asDouble();
     // a quoted value such as "inf" arrives as text (Jackson cannot read YAML's bare .inf)
     String t = n.asText().trim().toLowerCase(java.util.Locale.ROOT).replace(".inf", "inf");
@@ -118,7 +124,8 @@ public record DatasetConfig(
       return t.endsWith("inf") ? (t.startsWith("-") ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY)
           : Double.parseDouble(t);
     } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("not a number: '" + n.asText() + "'");
+      throw new IllegalArgumentException("dataset config " + source + ": " + key + " is not a number: '" + n.asText()
+          + "'");
     }
   }
 

@@ -76,7 +76,8 @@ final class OasisNormalPickle {
     }
     try {
       return new OasisNormalPickle(file.toString(), bytes).roi();
-    } catch (IndexOutOfBoundsException | ClassCastException | java.util.NoSuchElementException e) {
+    } catch (IndexOutOfBoundsException | ClassCastException | java.util.NoSuchElementException
+        | java.nio.BufferUnderflowException e) {
       throw new IllegalArgumentException(file + ": not an OASIS normal pickle (" + e + ")");
     }
   }
@@ -89,13 +90,29 @@ final class OasisNormalPickle {
     int minX = intOf(dict.get("min_x"), "min_x");
     int maxX = intOf(dict.get("max_x"), "max_x");
     if (!(dict.get("normal") instanceof NdArray a)) throw fail("'normal' is not a numpy array");
-    int rows = maxY - minY + 1;
-    int cols = maxX - minX + 1;
+    if (a.shape == null || a.dtype == null || a.raw == null) throw fail("'normal' is a numpy array without data");
+    long rowsLong = (long) maxY - minY + 1;
+    long colsLong = (long) maxX - minX + 1;
+    if (rowsLong < 1 || colsLong < 1 || rowsLong * colsLong * 3 > Integer.MAX_VALUE - 8) {
+      throw fail("ROI bounds y " + minY + ".." + maxY + ", x " + minX + ".." + maxX + " are empty or too large");
+    }
+    int rows = (int) rowsLong;
+    int cols = (int) colsLong;
     if (a.shape.length != 3 || a.shape[0] != rows || a.shape[1] != cols || a.shape[2] != 3) {
       throw fail("'normal' has shape " + java.util.Arrays.toString(a.shape) + ", expected [" + rows + ", " + cols
           + ", 3] from the ROI bounds");
     }
     ByteBuffer b = ByteBuffer.wrap(a.raw).order(a.dtype.order == '>' ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN);
+    int itemBytes = switch (a.dtype.kind) {
+      case "f4" -> 4;
+      case "f8" -> 8;
+      default -> throw fail("'normal' has unsupported dtype " + a.dtype.kind);
+    };
+    // the array is allocated from the ROI bounds: they must describe the bytes the pickle holds
+    if (a.raw.length != (long) rows * cols * 3 * itemBytes) {
+      throw fail("'normal' holds " + a.raw.length + " bytes, but " + rows + " x " + cols + " x 3 " + a.dtype.kind
+          + " needs " + (long) rows * cols * 3 * itemBytes);
+    }
     double[] normal = new double[rows * cols * 3];
     for (int i = 0; i < normal.length; i++) {
       normal[i] = switch (a.dtype.kind) {
@@ -108,7 +125,7 @@ final class OasisNormalPickle {
   }
 
   private int intOf(Object v, String key) {
-    if (v instanceof Long l) return Math.toIntExact(l);
+    if (v instanceof Long l && l == (int) (long) l) return (int) (long) l;
     throw fail("'" + key + "' is missing or not an integer");
   }
 
@@ -130,8 +147,8 @@ final class OasisNormalPickle {
         case 'q' -> memo.put((long) u8(), stack.peek()); // BINPUT
         case 'r' -> memo.put(u32(), stack.peek()); // LONG_BINPUT
         case 0x94 -> memo.put((long) memo.size(), stack.peek()); // MEMOIZE
-        case 'h' -> stack.push(memo.get((long) u8())); // BINGET
-        case 'j' -> stack.push(memo.get(u32())); // LONG_BINGET
+        case 'h' -> stack.push(memoized(memo, u8())); // BINGET
+        case 'j' -> stack.push(memoized(memo, u32())); // LONG_BINGET
         case 'K' -> stack.push((long) u8()); // BININT1
         case 'M' -> stack.push((long) (u8() | (u8() << 8))); // BININT2
         case 'J' -> stack.push((long) (int) u32()); // BININT
@@ -185,6 +202,12 @@ final class OasisNormalPickle {
         default -> throw fail(String.format("unsupported pickle opcode 0x%02x at offset %d", op, pos - 1));
       }
     }
+  }
+
+  private Object memoized(Map<Long, Object> memo, long key) {
+    Object o = memo.get(key);
+    if (o == null) throw fail("pickle memo entry " + key + " is read before it is written");
+    return o;
   }
 
   @SuppressWarnings("unchecked")
@@ -264,8 +287,9 @@ final class OasisNormalPickle {
   }
 
   private byte[] bytes(int n) {
+    // checked before copying: copyOfRange would allocate the declared length, padding past the end with zeros
+    if (n < 0 || n > data.length - pos) throw new IndexOutOfBoundsException("pickle truncated");
     byte[] out = java.util.Arrays.copyOfRange(data, pos, pos + n);
-    if (out.length != n || pos + n > data.length) throw new IndexOutOfBoundsException("pickle truncated");
     pos += n;
     return out;
   }

@@ -83,6 +83,10 @@ public final class OpenExr {
       if (attr.isEmpty()) break;
       String type = cString(b);
       int size = b.getInt();
+      if (size < 0 || size > b.remaining()) {
+        throw new IllegalArgumentException(name + ": EXR attribute '" + attr + "' declares " + size + " bytes but "
+            + b.remaining() + " remain (truncated or corrupt file)");
+      }
       int end = b.position() + size;
       switch (attr) {
         case "channels" -> channels = channelList(b, name);
@@ -95,8 +99,9 @@ public final class OpenExr {
     if (channels == null || compression < 0 || dataWindow == null) {
       throw new IllegalArgumentException(name + ": EXR header lacks channels, compression or dataWindow");
     }
-    int width = dataWindow[2] - dataWindow[0] + 1;
-    int height = dataWindow[3] - dataWindow[1] + 1;
+    // in longs: the window's corners are arbitrary ints
+    long w = (long) dataWindow[2] - dataWindow[0] + 1;
+    long h = (long) dataWindow[3] - dataWindow[1] + 1;
     int linesPerBlock = switch (compression) {
       case 0, 1, 2 -> 1;
       case 3 -> 16;
@@ -109,20 +114,37 @@ public final class OpenExr {
         throw new IllegalArgumentException(name + ": sub-sampled EXR channel " + c.name + " is not supported");
       }
     }
-    int lineBytes = 0;
-    for (Channel c : channels) lineBytes += c.bytes() * width;
+    long pixelBytes = 0;
+    for (Channel c : channels) pixelBytes += c.bytes();
+    checkSize(name, w, h, channels.size(), pixelBytes, compression, bytes.length);
+    int width = (int) w;
+    int height = (int) h;
+    int lineBytes = Math.toIntExact(pixelBytes * width);
 
     Map<String, float[]> out = new LinkedHashMap<>();
     for (Channel c : channels) out.put(c.name, new float[width * height]);
-    int blocks = (height + linesPerBlock - 1) / linesPerBlock;
+    int blocks = (int) ((height + (long) linesPerBlock - 1) / linesPerBlock);
+    if ((long) blocks * 8 > b.remaining()) {
+      throw new IllegalArgumentException(name + ": EXR offset table of " + blocks + " blocks does not fit in the "
+          + b.remaining() + " bytes left (truncated file)");
+    }
     long[] offsets = new long[blocks];
     for (int i = 0; i < blocks; i++) offsets[i] = b.getLong();
     for (int i = 0; i < blocks; i++) {
-      b.position(Math.toIntExact(offsets[i]));
-      int y = b.getInt() - dataWindow[1];
+      if (offsets[i] < 0 || offsets[i] > bytes.length - 8) {
+        throw new IllegalArgumentException(name + ": EXR block " + i + " at offset " + offsets[i] + " lies outside "
+            + "the file of " + bytes.length + " bytes (truncated or corrupt)");
+      }
+      b.position((int) offsets[i]);
+      long yLong = (long) b.getInt() - dataWindow[1];
       int packed = b.getInt();
+      if (yLong < 0 || yLong >= height) throw new IllegalArgumentException(name + ": EXR block at bad line " + yLong);
+      int y = (int) yLong;
       int lines = Math.min(linesPerBlock, height - y);
-      if (y < 0 || lines <= 0) throw new IllegalArgumentException(name + ": EXR block at bad line " + y);
+      if (packed < 0 || packed > b.remaining()) {
+        throw new IllegalArgumentException(name + ": EXR block " + i + " declares " + packed + " bytes but "
+            + b.remaining() + " remain (truncated or corrupt)");
+      }
       int raw = lines * lineBytes;
       byte[] chunk = new byte[packed];
       b.get(chunk);
@@ -147,6 +169,30 @@ public final class OpenExr {
       }
     }
     return new Image(width, height, Collections.unmodifiableMap(out));
+  }
+
+  /**
+   * Refuses a data window whose samples the file cannot hold, before anything is allocated for it: the pixel data,
+   * once decompressed, is at most the file's size times the codec's largest expansion (NONE 1, RLE 64: two bytes
+   * give 128, ZIP / ZIPS deflate's 1032).
+   */
+  private static void checkSize(String name, long w, long h, int channels, long pixelBytes, int compression,
+      long fileBytes) {
+    if (w < 1 || h < 1) {
+      throw new IllegalArgumentException(name + ": EXR dataWindow of " + w + " x " + h + " pixels is empty");
+    }
+    long expansion = switch (compression) {
+      case 0 -> 1;
+      case 1 -> 64;
+      default -> 1032;
+    };
+    // one float per channel and pixel must also fit a Java array
+    boolean tooLarge = w > Integer.MAX_VALUE || h > Integer.MAX_VALUE || w * h > Integer.MAX_VALUE - 8
+        || (channels > 0 && w * h > expansion * fileBytes / pixelBytes);
+    if (tooLarge) {
+      throw new IllegalArgumentException(name + ": EXR dataWindow of " + w + " x " + h + " pixels x " + channels
+          + " channels is more than the file's " + fileBytes + " bytes can hold (truncated or corrupt)");
+    }
   }
 
   private static List<Channel> channelList(ByteBuffer b, String name) {

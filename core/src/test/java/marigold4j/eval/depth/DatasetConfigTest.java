@@ -43,6 +43,15 @@ class DatasetConfigTest {
   }
 
   @Test
+  void anUnknownNameOrABadDepthNamesTheConfigFile() {
+    // found by DatasetFuzzTest: these two messages did not say which config file was wrong
+    assertThatThrownBy(() -> parse("name: hypersim\ndisp_name: h\ndir: d\nfilenames: f\n"))
+        .hasMessageContaining("dataset config test.yaml: unknown dataset name 'hypersim'");
+    assertThatThrownBy(() -> parse("name: eth3d\ndisp_name: e\ndir: d\nfilenames: f\nmax_depth: deep\n"))
+        .hasMessageContaining("dataset config test.yaml: max_depth is not a number: 'deep'");
+  }
+
+  @Test
   void missingRequiredKeysAreNamed() {
     assertThatThrownBy(() -> parse("name: nyu_v2\ndisp_name: n\ndir: d\nfilenames: f\n"))
         .hasMessageContaining("test.yaml has no 'eigen_valid_mask'");

@@ -54,6 +54,38 @@ class OpenExrTest {
   }
 
   @Test
+  void refusesADataWindowLargerThanTheFileCanHoldBeforeAllocatingIt() {
+    // found by OpenExrFuzzTest: a window of 2^30 x 19 allocated its float channels (OutOfMemoryError), a wrapped
+    // size gave ArithmeticException / NegativeArraySizeException
+    for (int right : new int[] {1 << 30, Integer.MAX_VALUE, -3}) {
+      byte[] f = file(3, 2);
+      ByteBuffer.wrap(f).order(ByteOrder.LITTLE_ENDIAN).putInt(dataWindowAt(f) + 8, right);   // xMax
+      assertThatThrownBy(() -> OpenExr.decode(f, "huge.exr")).isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("huge.exr").hasMessageContaining("dataWindow");
+    }
+  }
+
+  @Test
+  void refusesAttributeAndBlockSizesBeyondTheFileNamingIt() {
+    // found by OpenExrFuzzTest: "newPosition > limit" from the buffer, without the file's name
+    byte[] f = file(3, 2);
+    ByteBuffer.wrap(f).order(ByteOrder.LITTLE_ENDIAN).putInt(dataWindowAt(f) - 4, 1 << 30);   // the attribute's size
+    assertThatThrownBy(() -> OpenExr.decode(f, "attr.exr")).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("attr.exr").hasMessageContaining("attribute 'dataWindow' declares");
+  }
+
+  /** The offset of the dataWindow attribute's value (after its name, type and size). */
+  private static int dataWindowAt(byte[] f) {
+    byte[] name = "dataWindow\0box2i\0".getBytes(StandardCharsets.ISO_8859_1);
+    outer:
+    for (int i = 0; i + name.length < f.length; i++) {
+      for (int j = 0; j < name.length; j++) if (f[i + j] != name[j]) continue outer;
+      return i + name.length + 4;
+    }
+    throw new AssertionError("no dataWindow");
+  }
+
+  @Test
   void refusesNonExrBytes() {
     assertThatThrownBy(() -> OpenExr.decode(new byte[] {1, 2, 3, 4, 5, 6, 7, 8}, "x.exr"))
         .hasMessageContaining("not an OpenEXR file");

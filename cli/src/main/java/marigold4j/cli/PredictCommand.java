@@ -323,9 +323,13 @@ public final class PredictCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--resample-method " + resampleMethod + " is not supported by "
           + detected.family().name() + " checkpoints (use bilinear, bicubic or nearest)");
     }
-    if (!diffusers && (outputUncertainty || outputLatent || latentsFile != null || ensembleReduction != null)) {
+    boolean lotusEnsemble = detected.family().convention() == DensePrediction.Convention.LOTUS_INFER_PY
+        && ensembleSize > 1;                       // Lotus ensembles always write their uncertainty
+    if (!diffusers && ((outputUncertainty && !lotusEnsemble) || outputLatent || latentsFile != null
+        || ensembleReduction != null)) {
       throw new IllegalArgumentException("--output-uncertainty, --output-latent, --latents and --ensemble-reduction "
-          + "are options of diffusers' Marigold checkpoints, not of " + detected.family().name() + " ones");
+          + "are options of diffusers' Marigold checkpoints, not of " + detected.family().name() + " ones"
+          + " (a Lotus ensemble writes its uncertainty without the flag)");
     }
     DensePrediction.Convention convention = detected.family().convention();
     List<Path> images = convention == DensePrediction.Convention.LOTUS_INFER_PY

@@ -76,8 +76,18 @@ class LotusPredictCommandTest {
         assertThat(worst).as(rel + " units").isLessThanOrEqualTo(normals ? 1 : 3);
       }
     }
+    // infer.py's files, plus marigold4j's own 16-bit PNG beside each depth map
+    int own = 0;
+    for (JsonNode f : c.path("output_files")) {
+      String rel = f.path("path").asText().substring("output/".length());
+      if (rel.startsWith("depth/") && rel.endsWith(".npy")) {
+        String name = rel.substring("depth/".length(), rel.length() - ".npy".length());
+        assertThat(output.resolve("depth_bw").resolve(name + "_pred.png")).as("16-bit " + name).isRegularFile();
+        own++;
+      }
+    }
     try (Stream<Path> written = Files.walk(output)) {
-      assertThat(written.filter(Files::isRegularFile).count()).isEqualTo(c.path("output_files").size());
+      assertThat(written.filter(Files::isRegularFile).count()).isEqualTo(c.path("output_files").size() + own);
     }
   }
 

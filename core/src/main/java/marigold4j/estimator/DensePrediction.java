@@ -28,9 +28,10 @@ public final class DensePrediction {
     DIFFUSERS(true, false, List.of(), Map.of()),
     /**
      * Lotus' infer.py: {@code depth/<name>.npy}, {@code depth_vis/<name>.png}, {@code normal/<name>.npy} (H, W, 3) in
-     * [0, 1] (the decoded image, {@code (n + 1) / 2}), {@code normal_vis/<name>.png}; no 16-bit depth PNG.
+     * [0, 1] (the decoded image, {@code (n + 1) / 2}), {@code normal_vis/<name>.png}; plus marigold4j's own
+     * {@code depth_bw/<name>_pred.png} (16-bit) and, for an ensemble, the uncertainty.
      */
-    LOTUS_INFER_PY(true, true, List.of("depth_bw"), Map.of(
+    LOTUS_INFER_PY(true, true, List.of(), Map.of(
         "depth_npy", new Placement("depth", ".npy"),
         "depth_colored", new Placement("depth_vis", ".png"),
         "normal_npy", new Placement("normal", ".npy"),
@@ -57,9 +58,12 @@ public final class DensePrediction {
       return normalsHwc;
     }
 
-    /** Whether uncertainty maps and latents are written (only this project's own convention for diffusers models). */
+    /**
+     * Whether uncertainty maps and latents are written when a prediction has them: marigold4j's own additions for
+     * diffusers models and Lotus ensembles (run.py and run_infer.py keep exactly their originals' files).
+     */
     public boolean writesUncertainty() {
-      return this == DIFFUSERS;
+      return this == DIFFUSERS || this == LOTUS_INFER_PY;
     }
 
     /** Whether the normal map's {@code .npy} holds {@code (n + 1) / 2} in [0, 1] rather than n in [-1, 1]. */

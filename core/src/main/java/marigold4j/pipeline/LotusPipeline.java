@@ -314,14 +314,24 @@ public final class LotusPipeline implements AutoCloseable {
     int w = (int) s[1];
     float[] hwc = Tensors.toFloats(predHwc);
     float[] depth = new float[h * w];
-    float min = Float.POSITIVE_INFINITY;
-    float max = Float.NEGATIVE_INFINITY;
     for (int i = 0; i < depth.length; i++) {
       float sum = hwc[3 * i] + hwc[3 * i + 1];
       sum += hwc[3 * i + 2];
       depth[i] = sum / 3f;                                 // numpy's float32 mean over the last axis
-      min = Math.min(min, depth[i]);
-      max = Math.max(max, depth[i]);
+    }
+    return depthPrediction(depth, h, w, disparity, null);
+  }
+
+  /**
+   * A depth map (H, W) as Lotus presents it: colourised as infer.py's {@code colorize_depth_map} does (min-max
+   * normalised in float32, no guard, reversed for disparity), with an optional uncertainty (H, W).
+   */
+  public static Prediction depthPrediction(float[] depth, int h, int w, boolean disparity, float[] uncertainty) {
+    float min = Float.POSITIVE_INFINITY;
+    float max = Float.NEGATIVE_INFINITY;
+    for (float d : depth) {
+      min = Math.min(min, d);
+      max = Math.max(max, d);
     }
     // colorize_depth_map: (d - min) / (max - min) in float32, no guard (a constant map is NaN, drawn black)
     float range = max - min;
@@ -332,7 +342,8 @@ public final class LotusPipeline implements AutoCloseable {
     }
     Tensor chw = Colormap.spectral().colorize(Tensors.fromFloats(unit, h, w));       // (3, H, W) uint8
     byte[] colored = Tensors.toBytes(chw.permute(1, 2, 0).contiguous());
-    return new Prediction(Modality.DEPTH, h, w, depth, colored, null, null);
+    return new Prediction(Modality.DEPTH, h, w, depth, colored, uncertainty,
+        uncertainty == null ? null : new int[] {h, w});
   }
 
   /** infer.py's normal outputs: the decoded image itself, {@code (x * 255).astype(uint8)} for the PNG. */
@@ -348,10 +359,24 @@ public final class LotusPipeline implements AutoCloseable {
       for (int c = 0; c < 3; c++) {
         float x = hwc[3 * i + c];
         chw[c * plane + i] = 2f * x - 1f;
-        colored[3 * i + c] = (byte) (int) (x * 255f);
+        colored[3 * i + c] = (byte) (int) (x * 255f);      // the decoded image itself, as infer.py saves it
       }
     }
     return new Prediction(Modality.NORMALS, h, w, chw, colored, null, null);
+  }
+
+  /**
+   * A normal map (3, H, W) in [-1, 1] as Lotus presents it: the PNG is {@code ((n + 1) / 2 * 255).astype(uint8)},
+   * with an optional uncertainty (H, W).
+   */
+  public static Prediction normalsPrediction(float[] chw, int h, int w, float[] uncertainty) {
+    int plane = h * w;
+    byte[] colored = new byte[chw.length];
+    for (int i = 0; i < plane; i++) {
+      for (int c = 0; c < 3; c++) colored[3 * i + c] = (byte) (int) ((chw[c * plane + i] + 1f) / 2f * 255f);
+    }
+    return new Prediction(Modality.NORMALS, h, w, chw, colored, uncertainty,
+        uncertainty == null ? null : new int[] {h, w});
   }
 
   @Override

@@ -31,7 +31,8 @@ class OutputFormatsTest {
   @Test
   void lotusInferPyPlacesTheFilesInItsOwnFoldersAndNames() {
     DensePrediction.Convention lotus = DensePrediction.Convention.LOTUS_INFER_PY;
-    assertThat(OutputFormats.folders(List.of(Modality.DEPTH), lotus)).containsExactly("depth", "depth_vis");
+    // infer.py's folders, plus marigold4j's own 16-bit PNG
+    assertThat(OutputFormats.folders(List.of(Modality.DEPTH), lotus)).containsExactly("depth", "depth_bw", "depth_vis");
     assertThat(OutputFormats.folders(List.of(Modality.NORMALS), lotus)).containsExactly("normal", "normal_vis");
     Path out = Path.of("out");
     assertThat(OutputFormats.files(List.of(Modality.NORMALS), lotus, out, "a"))

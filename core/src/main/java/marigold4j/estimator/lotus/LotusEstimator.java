@@ -14,11 +14,13 @@ import marigold4j.pipeline.LotusPipeline;
 import marigold4j.pipeline.Modality;
 import marigold4j.pipeline.NoiseType;
 import marigold4j.pipeline.Precision;
+import marigold4j.pipeline.Prediction;
+import marigold4j.pipeline.diffusers.MarigoldEnsembles;
 import marigold4j.random.NoiseSource;
 
 /**
  * A {@link LotusPipeline} as an {@link Estimator}: infer.py's settings (768 px, bilinear, timestep 999) and files.
- * Lotus predicts in one step: more denoising steps or an ensemble are refused rather than ignored.
+ * Lotus predicts in one step: more denoising steps are refused rather than ignored; an ensemble is marigold4j's own.
  */
 public final class LotusEstimator implements Estimator {
   private final LotusPipeline pipeline;
@@ -53,6 +55,7 @@ public final class LotusEstimator implements Estimator {
     // noise reports what the UNet sees beside the image latent: Lotus-G a Gaussian latent, Lotus-D nothing
     NoiseType noise = pipeline.variant() == LotusPipeline.Variant.G ? NoiseType.GAUSSIAN : NoiseType.ZEROS;
     return EstimatorSettings.builder().denoisingSteps(1).ensembleSize(1).processingRes(o.processingRes())
+        .outputUncertainty(false)
         .matchInputRes(o.matchInputRes()).resample(o.resampleMethod()).batchSize(1).colorMap("Spectral")
         .noise(noise).timestep(o.timestep()).disparity(o.disparity()).build();
   }
@@ -73,10 +76,6 @@ public final class LotusEstimator implements Estimator {
       throw new IllegalArgumentException("--denoise-steps " + s.denoisingSteps() + ": Lotus makes exactly one UNet "
           + "call, at --timestep (default " + LotusOptions.DEFAULT_TIMESTEP + ")");
     }
-    if (s.ensembleSize() != null && s.ensembleSize() != 1) {
-      throw new IllegalArgumentException("--ensemble-size " + s.ensembleSize() + ": Lotus predicts without test-time "
-          + "ensembling (its infer.py has none); use 1");
-    }
     if (s.colorMap() != null) Colormap.named(s.colorMap());       // Lotus colours depth with Spectral only
     LotusOptions o = defaultOptions();
     if (s.processingRes() != null) o = o.withProcessingRes(s.processingRes());
@@ -87,11 +86,42 @@ public final class LotusEstimator implements Estimator {
     return o;
   }
 
+  /**
+   * One prediction, or with {@code ensembleSize} E > 1 marigold4j's own test-time ensemble (infer.py has none): E
+   * calls drawing successive noise from {@code noise} (Lotus-G's latent, the VAE sample), combined as diffusers'
+   * Marigold ensembles them: depth aligned by scale and shift and reduced by the median, its uncertainty the median
+   * absolute deviation; normals reduced by the normalised mean, their uncertainty the mean angle to it / pi.
+   */
   @Override
   public DensePrediction predict(PilImage image, EstimatorSettings settings, NoiseSource noise) {
     LotusOptions o = options(settings);
-    return new DensePrediction(Map.of(map, pipeline.predict(image, o, noise == null ? null : LotusNoise.of(noise))),
-        DensePrediction.Convention.LOTUS_INFER_PY);
+    LotusNoise draws = noise == null ? null : LotusNoise.of(noise);
+    int e = settings.ensembleSize() == null ? 1 : settings.ensembleSize();
+    Prediction p = e == 1 ? pipeline.predict(image, o, draws) : ensemble(image, o, draws, e);
+    return new DensePrediction(Map.of(map, p), DensePrediction.Convention.LOTUS_INFER_PY);
+  }
+
+  private Prediction ensemble(PilImage image, LotusOptions o, LotusNoise draws, int e) {
+    java.util.List<Prediction> members = new java.util.ArrayList<>();
+    for (int i = 0; i < e; i++) members.add(pipeline.predict(image, o, draws));
+    int h = members.get(0).height();
+    int w = members.get(0).width();
+    try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+      int c = map == Modality.DEPTH ? 1 : 3;
+      float[] all = new float[e * c * h * w];
+      for (int i = 0; i < e; i++) {
+        System.arraycopy(members.get(i).values(), 0, all, i * c * h * w, c * h * w);
+      }
+      org.bytedeco.pytorch.Tensor stacked = marigold4j.torch.Tensors.fromFloats(all, e, c, h, w);
+      MarigoldEnsembles.Result r = map == Modality.DEPTH
+          ? MarigoldEnsembles.depth(stacked, true, true, true, MarigoldEnsembles.Reduction.MEDIAN,
+              MarigoldEnsembles.DepthSettings.defaults(), null)
+          : MarigoldEnsembles.normals(stacked, true, MarigoldEnsembles.Reduction.MEAN);
+      float[] values = marigold4j.torch.Tensors.toFloats(r.prediction().contiguous());
+      float[] unc = marigold4j.torch.Tensors.toFloats(r.uncertainty().contiguous());
+      return map == Modality.DEPTH ? LotusPipeline.depthPrediction(values, h, w, o.disparity(), unc)
+          : LotusPipeline.normalsPrediction(values, h, w, unc);
+    }
   }
 
   /** The typed pipeline underneath, for callers of its own API. */

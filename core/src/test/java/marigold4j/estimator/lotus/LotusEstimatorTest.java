@@ -64,7 +64,9 @@ class LotusEstimatorTest {
       String task = normals ? "normal" : "depth";
       try (Stream<Path> files = Files.walk(tmp)) {
         assertThat(files.filter(Files::isRegularFile).map(f -> tmp.relativize(f).toString()).sorted().toList())
-            .containsExactly(task + "/img.npy", task + "_vis/img.png");
+            .containsExactlyElementsOf(normals ? List.of("normal/img.npy", "normal_vis/img.png")
+                // infer.py's two files, plus marigold4j's own 16-bit PNG
+                : List.of("depth/img.npy", "depth_bw/img_pred.png", "depth_vis/img.png"));
       }
       Npy.Array npy = Npy.read(tmp.resolve(task + "/img.npy"));
       String key = normals ? "final.pred" : "final.depth_npy";
@@ -107,12 +109,53 @@ class LotusEstimatorTest {
   void refusesWhatAOneStepModelCannotDo() {
     try (Estimator e = load("tiny-lotus-depth-d", "tiny-lotus-depth-d")) {
       var image = ImageInput.read(Golden.fixtures().resolve("images/synthetic_gray_64x48.png"));
-      assertThatThrownBy(() -> e.predict(image, EstimatorSettings.builder().ensembleSize(3).build(), e.seeded(0)))
-          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--ensemble-size 3");
       assertThatThrownBy(() -> e.predict(image, EstimatorSettings.builder().denoisingSteps(4).build(), e.seeded(0)))
           .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--denoise-steps 4");
       assertThatThrownBy(() -> EstimatorSettings.builder().timestep(-1).build())
           .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--timestep");
+    }
+  }
+
+  /**
+   * marigold4j's own ensemble for Lotus: E calls drawing successive noise from one seeded source, aligned and reduced
+   * as diffusers' Marigold ensembles depth (median, MAD uncertainty) and normals (normalised mean). Checked against the
+   * same reduction of E single calls made with the same source, and the files written (uncertainty included).
+   */
+  @Test
+  void ensemblesSuccessiveDrawsWithUncertainty(@TempDir Path tmp) throws IOException {
+    for (String ckpt : List.of("tiny-lotus-depth-g", "tiny-lotus-normal-g")) {
+      try (Estimator e = load(ckpt, ckpt); PointerScope scope = new PointerScope()) {
+        var image = ImageInput.read(Golden.fixtures().resolve("images/synthetic_gray_64x48.png"));
+        EstimatorSettings one = EstimatorSettings.builder().processingRes(32).build();
+        DensePrediction ens = e.predict(image, one.toBuilder().ensembleSize(3).build(), e.seeded(5));
+        var draws = e.seeded(5);
+        boolean depth = e.maps().equals(List.of(Modality.DEPTH));
+        int c = depth ? 1 : 3;
+        float[] all = new float[3 * c * 48 * 64];
+        for (int i = 0; i < 3; i++) {
+          float[] v = e.predict(image, one, draws).map(e.maps().get(0)).values();
+          System.arraycopy(v, 0, all, i * v.length, v.length);
+        }
+        var stacked = Tensors.fromFloats(all, 3, c, 48, 64);
+        var expected = depth
+            ? marigold4j.pipeline.diffusers.MarigoldEnsembles.depth(stacked, true, true, true,
+                marigold4j.pipeline.diffusers.MarigoldEnsembles.Reduction.MEDIAN,
+                marigold4j.pipeline.diffusers.MarigoldEnsembles.DepthSettings.defaults(), null)
+            : marigold4j.pipeline.diffusers.MarigoldEnsembles.normals(stacked, true,
+                marigold4j.pipeline.diffusers.MarigoldEnsembles.Reduction.MEAN);
+        var map = ens.map(e.maps().get(0));
+        assertThat(maxAbsDiff(map.values(), Tensors.toFloats(expected.prediction().contiguous()))).as(ckpt)
+            .isLessThanOrEqualTo(1e-6);
+        assertThat(maxAbsDiff(map.uncertainty(), Tensors.toFloats(expected.uncertainty().contiguous())))
+            .as(ckpt + " uncertainty").isLessThanOrEqualTo(1e-6);
+        assertThat(map.uncertaintyShape()).containsExactly(48, 64);
+        Path out = tmp.resolve(ckpt);
+        ens.save(out, "img");
+        String prefix = depth ? "depth" : "normal";
+        assertThat(out.resolve(prefix + "_uncertainty/img_uncertainty.png")).isRegularFile();
+        assertThat(Npy.read(out.resolve(prefix + "_uncertainty_npy/img_uncertainty.npy")).shape())
+            .containsExactly(48L, 64L);
+      }
     }
   }
 

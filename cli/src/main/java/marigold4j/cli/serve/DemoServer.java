@@ -339,7 +339,7 @@ public final class DemoServer implements AutoCloseable {
       long t0 = System.nanoTime();
       try (PointerScope scope = new PointerScope()) {
         PilImage pil = ImageInput.read(r.image(), r.uploadName());
-        Output o = r.model().predict(pil, r.task(), r.settings(), r.seed());
+        Output o = r.model().predict(pil, r.task(), r.settings(), r.seed(), r.geometry(), r.reference());
         long ms = (System.nanoTime() - t0) / 1_000_000;
         averageJobMillis.set((averageJobMillis.get() * 3 + ms) / 4);
         return new Timed(o, ms);

@@ -61,6 +61,12 @@ public final class EstimatorServedModel implements ServedModel {
 
   @Override
   public Output predict(PilImage image, Modality task, EstimatorSettings settings, long seed) {
+    return predict(image, task, settings, seed, null, null);
+  }
+
+  @Override
+  public Output predict(PilImage image, Modality task, EstimatorSettings settings, long seed,
+      marigold4j.geometry.GeometryRequest geometry, marigold4j.geometry.MetricReference reference) {
     if (!estimator.maps().contains(task)) {
       throw new IllegalArgumentException("model '" + id + "' predicts "
           + String.join(" and ", estimator.maps().stream().map(Modality::cliName).toList()) + ", not "
@@ -75,6 +81,13 @@ public final class EstimatorServedModel implements ServedModel {
       p = estimator.predict(image, settings, estimator.seeded(seed));
       lastKey = key;
       lastPrediction = p;
+    }
+    if (geometry != null) {
+      // the camera comes from the request's defaults: an upload's EXIF is not consulted
+      p = p.withScene(marigold4j.geometry.Scene.of(geometry,
+          p.names().contains(Modality.DEPTH) ? p.map(Modality.DEPTH) : null,
+          p.names().contains(Modality.NORMALS) ? p.map(Modality.NORMALS) : null, image,
+          java.util.OptionalDouble.empty(), reference));
     }
     Prediction map = p.map(task);
     Map<String, byte[]> files = new LinkedHashMap<>();

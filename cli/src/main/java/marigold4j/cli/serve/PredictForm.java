@@ -43,7 +43,12 @@ final class PredictForm {
    * @param width the image's width from its header
    */
   record Request(ServedModel model, Modality task, EstimatorSettings settings, long seed, String format, byte[] image,
-      String uploadName, String baseName, int width, int height) {}
+      String uploadName, String baseName, int width, int height, marigold4j.geometry.GeometryRequest geometry,
+      marigold4j.geometry.MetricReference reference) {}
+
+  /** The file kinds that only a request for 3D files produces. */
+  static final List<String> GEOMETRY_KINDS = List.of("exr", "ply", "mesh_ply", "glb", "metric_npy", "metric_json",
+      "metric_exr");
 
   private PredictForm() {}
 
@@ -75,8 +80,16 @@ final class PredictForm {
           + ": choose a processing_res");
     }
     checkBudget(model, s, size, config);
+    marigold4j.geometry.MetricReference reference = reference(form, size);
+    boolean geometry = GEOMETRY_KINDS.contains(format) || reference != null
+        || (form.containsKey("geometry") && List.of("true", "1", "on").contains(text(form, "geometry")
+            .toLowerCase(Locale.ROOT)));
+    if (geometry && !model.tasks().contains(Modality.DEPTH)) {
+      throw new HttpError(400, "3D files need a depth map; model '" + model.id() + "' predicts none");
+    }
     return new Request(model, task, s, seed, format, image.data(), safeFileName(image.filename()),
-        baseName(image.filename()), size[0], size[1]);
+        baseName(image.filename()), size[0], size[1],
+        geometry ? marigold4j.geometry.GeometryRequest.everything() : null, reference);
   }
 
   /** Refuses a request whose estimated memory (413) or work (422) exceeds the server's budget, saying why. */
@@ -97,6 +110,51 @@ final class PredictForm {
           + "processing megapixels x ensemble %d x (%d steps + 2)); the server's budget is %.0f per request: "
           + "lower processing_res, ensemble_size or denoising_steps", work, pixels / 1e6, s.ensembleSize(),
           s.denoisingSteps(), config.maxWork()));
+    }
+  }
+
+  /**
+   * The uploaded metric reference ({@code metric_depth}: a {@code .npy} in metres or a 16-bit PNG with
+   * {@code metric_depth_scale}), read as {@code predict --metric-depth} reads it; null without one.
+   */
+  private static marigold4j.geometry.MetricReference reference(Map<String, Multipart.Part> form, int[] size) {
+    Multipart.Part part = form.get("metric_depth");
+    if (part == null || part.data().length == 0) return null;
+    String name = part.filename() == null ? "metric_depth" : safeFileName(part.filename());
+    String lower = name.toLowerCase(Locale.ROOT);
+    if (!lower.endsWith(".npy") && !lower.endsWith(".png")) {
+      throw new HttpError(400, "metric_depth must be a .npy (metres) or a 16-bit .png, got '" + abbreviate(name) + "'");
+    }
+    Double scale = null;
+    if (form.containsKey("metric_depth_scale") && !text(form, "metric_depth_scale").isEmpty()) {
+      try {
+        scale = Double.parseDouble(text(form, "metric_depth_scale"));
+      } catch (NumberFormatException e) {
+        throw new HttpError(400, "metric_depth_scale must be a number");
+      }
+    }
+    java.nio.file.Path tmp = null;
+    try {
+      tmp = java.nio.file.Files.createTempFile("metric-depth-", lower.endsWith(".npy") ? ".npy" : ".png");
+      java.nio.file.Files.write(tmp, part.data());
+      marigold4j.geometry.MetricReference r = marigold4j.geometry.MetricReference.read(tmp, scale);
+      if (r.width() != size[0] || r.height() != size[1]) {
+        throw new HttpError(400, "metric_depth " + name + " is " + r.width() + "x" + r.height() + ", the image "
+            + size[0] + "x" + size[1] + ": the reference must have the image's size");
+      }
+      return new marigold4j.geometry.MetricReference(r.width(), r.height(), r.depth(), name);
+    } catch (IllegalArgumentException e) {
+      throw new HttpError(400, "metric_depth " + name + ": " + e.getMessage().replace(String.valueOf(tmp), name));
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } finally {
+      if (tmp != null) {
+        try {
+          java.nio.file.Files.deleteIfExists(tmp);
+        } catch (java.io.IOException ignored) {
+          // a temporary file left in the system's temp folder
+        }
+      }
     }
   }
 

@@ -47,6 +47,21 @@ public interface ServedModel extends AutoCloseable {
    */
   Output predict(PilImage image, Modality task, EstimatorSettings settings, long seed);
 
+  /**
+   * {@link #predict(PilImage, Modality, EstimatorSettings, long)} with the 3D and float files of
+   * {@link marigold4j.geometry.GeometryRequest} (EXR, point cloud, meshes, and metric depth with a reference).
+   *
+   * @param geometry what to add, or null for the plain files
+   * @param reference a metric reference of the image's size, or null
+   */
+  default Output predict(PilImage image, Modality task, EstimatorSettings settings, long seed,
+      marigold4j.geometry.GeometryRequest geometry, marigold4j.geometry.MetricReference reference) {
+    if (geometry != null || reference != null) {
+      throw new IllegalArgumentException("model '" + id() + "' offers no 3D files");
+    }
+    return predict(image, task, settings, seed);
+  }
+
   @Override
   void close();
 

@@ -250,10 +250,7 @@ public final class OutputFormats {
     if (u == null) return null;
     int[] s = p.uncertaintyShape();
     if (s.length == 3 && s[0] == 3 && convention.normalsHwc()) {
-      int plane = s[1] * s[2];
-      float[] hwc = new float[u.length];
-      for (int c = 0; c < 3; c++) for (int i = 0; i < plane; i++) hwc[3 * i + c] = u[c * plane + i];
-      return Npy.toBytes(Npy.Array.ofFloats(hwc, s[1], s[2], 3));
+      return Npy.toBytes(Npy.Array.ofFloats(Prediction.chwToHwc(u, 3), s[1], s[2], 3));
     }
     long[] shape = new long[s.length];
     for (int i = 0; i < s.length; i++) shape[i] = s[i];

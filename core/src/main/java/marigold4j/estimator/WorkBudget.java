@@ -25,6 +25,8 @@ public final class WorkBudget {
   /** The default work budget of one server request (megapixel-steps). */
   public static final double DEFAULT_MAX_WORK = 400;
   private static final int SD2_DECODER_CHANNELS = 128;
+  /** Bytes per processing pixel of the full-size SD2 VAE in fp32: the estimate where a model's VAE is unknown. */
+  public static final long SD2_FP32_BYTES_PER_PIXEL = (long) BYTES_PER_CHANNEL_PIXEL * SD2_DECODER_CHANNELS * 4;
 
   private WorkBudget() {}
 

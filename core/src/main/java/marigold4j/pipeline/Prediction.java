@@ -76,10 +76,15 @@ public final class Prediction {
   /** A three-channel map in (H, W, 3) C order (GeoWizard's and diffusers' layout). A new array. */
   public float[] valuesHwc() {
     if (channels() != 3) throw new IllegalStateException("a " + modality.cliName() + " prediction has one channel");
-    int plane = height * width;
-    float[] hwc = new float[values.length];
-    for (int c = 0; c < 3; c++) {
-      for (int i = 0; i < plane; i++) hwc[3 * i + c] = values[c * plane + i];
+    return chwToHwc(values, 3);
+  }
+
+  /** (C, H, W) values in C order as (H, W, C): a new array. */
+  public static float[] chwToHwc(float[] chw, int channels) {
+    int plane = chw.length / channels;
+    float[] hwc = new float[chw.length];
+    for (int c = 0; c < channels; c++) {
+      for (int i = 0; i < plane; i++) hwc[channels * i + c] = chw[c * plane + i];
     }
     return hwc;
   }

@@ -19,9 +19,21 @@ import marigold4j.pipeline.Prediction;
 public final class EstimatorServedModel implements ServedModel {
   private final String id;
   private final Estimator estimator;
-  /** The last call: a request for another map of the same image, settings and seed reuses it (intrinsics pages). */
-  private Object[] lastKey;
+  /**
+   * The last call of a model with several maps: a request for another map of the same image, settings and seed reuses
+   * it (the intrinsics page asks for each target in turn).
+   */
+  private Call lastCall;
   private DensePrediction lastPrediction;
+
+  /** What decides a call's result; the image is compared by its pixels, not a hash of them. */
+  private record Call(PilImage image, EstimatorSettings settings, long seed) {
+    boolean sameAs(PilImage otherImage, EstimatorSettings otherSettings, long otherSeed) {
+      return seed == otherSeed && settings.equals(otherSettings) && image.mode() == otherImage.mode()
+          && image.width() == otherImage.width() && image.height() == otherImage.height()
+          && java.util.Arrays.equals(image.pixels(), otherImage.pixels());
+    }
+  }
 
   /** Serves {@code estimator} (owned from now on: closed with this model) as {@code id}. */
   public EstimatorServedModel(String id, Estimator estimator) {
@@ -72,15 +84,15 @@ public final class EstimatorServedModel implements ServedModel {
           + String.join(" and ", estimator.maps().stream().map(Modality::cliName).toList()) + ", not "
           + task.cliName());
     }
-    Object[] key = {image.mode(), image.width(), image.height(), java.util.Arrays.hashCode(image.pixels()), settings,
-        seed};
     DensePrediction p;
-    if (lastKey != null && java.util.Arrays.equals(lastKey, key) && estimator.maps().size() > 1) {
+    if (lastCall != null && lastCall.sameAs(image, settings, seed)) {
       p = lastPrediction;
     } else {
       p = estimator.predict(image, settings, estimator.seeded(seed));
-      lastKey = key;
-      lastPrediction = p;
+      if (estimator.maps().size() > 1) {
+        lastCall = new Call(image, settings, seed);
+        lastPrediction = p;
+      }
     }
     if (geometry != null) {
       // the camera comes from the request's defaults: an upload's EXIF is not consulted

@@ -31,7 +31,7 @@ public interface ServedModel extends AutoCloseable {
    * server refuses requests whose estimate exceeds its memory budget.
    */
   default long bytesPerProcessingPixel() {
-    return 12L * 128 * 4;
+    return marigold4j.estimator.WorkBudget.SD2_FP32_BYTES_PER_PIXEL;
   }
 
   /** Whether the model takes a GeoWizard scene {@link Domain}. */

@@ -376,7 +376,6 @@ public final class MarigoldDiffusersPipeline implements AutoCloseable {
     long[] predShape = {imageLatent.size(0), (long) latentChannels * t, imageLatent.size(2), imageLatent.size(3)};
     Tensor predLatent = latents != null ? latents.to(device, dtype) : noise.randn(predShape).to(device, dtype);
     Tensor text = emptyTextEmbedding.repeat(bs, 1, 1);
-    Scheduler.StepNoise stepNoise = noise == null ? null : noise;
     List<Tensor> finals = new ArrayList<>();
     int total = n * e;
     for (int i = 0; i < total; i += bs) {
@@ -389,7 +388,9 @@ public final class MarigoldDiffusersPipeline implements AutoCloseable {
         try (PointerScope stepScope = new PointerScope()) {
           Tensor ts = torch.tensor(new long[] {step}).squeeze().to(device, torch.ScalarType.Long);
           Tensor unetOut = unet.forward(F.cat(1, batchImage, batchPred), ts, batchText);
-          StepOutput so = scheduler.step(unetOut, step, batchPred, stepNoise);
+          // without a noise source (given latents), a scheduler that needs fresh noise says so
+          StepOutput so = noise == null ? scheduler.step(unetOut, step, batchPred)
+              : scheduler.step(unetOut, step, batchPred, noise);
           Tensor next = so.prevSample().to(dtype);
           call.attach(next);
           batchPred = next;

@@ -1,7 +1,6 @@
 package marigold4j.pipeline.diffusers;
 
 import java.util.Arrays;
-import java.util.Locale;
 
 /**
  * The visualisers of diffusers 0.33.1's {@code MarigoldImageProcessor}, on plain arrays with the original's float32
@@ -224,10 +223,5 @@ public final class MarigoldVisuals {
     double b = sorted[hi];
     double diff = b - a;
     return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
-  }
-
-  /** Lower-case name check used by option parsers. */
-  static String lower(String s) {
-    return s.toLowerCase(Locale.ROOT);
   }
 }

@@ -65,9 +65,21 @@ public final class ServeCommand implements Callable<Integer> {
   int maxProcessingRes;
 
   @Option(names = "--request-timeout", paramLabel = "SECONDS", defaultValue = "30",
-      description = "Time a client may take to send a request's headers and body; slower or stalled clients are "
-          + "disconnected, so they cannot hold the server's threads. Default: ${DEFAULT-VALUE}.")
+      description = "Time a client may take to send a request's headers and body (counted from connecting); slower "
+          + "or stalled clients are answered 408 and disconnected, so they cannot hold the server's threads. Also "
+          + "the longest a client may leave its answer unread. Default: ${DEFAULT-VALUE}.")
   int requestTimeout;
+
+  @Option(names = "--header-timeout", paramLabel = "SECONDS", defaultValue = "10",
+      description = "Time a client may take to send a request's headers (counted from connecting; 408 after). "
+          + "Default: ${DEFAULT-VALUE}.")
+  int headerTimeout;
+
+  @Option(names = "--max-connections", paramLabel = "N", defaultValue = "64",
+      description = "Open connections at most. When full, the connection that has been sending its request the "
+          + "longest is dropped (503) to make room, so slow clients cannot lock out others or /api/health; when all "
+          + "are waiting for the model, new ones get 503 with Retry-After. Default: ${DEFAULT-VALUE}.")
+  int maxConnections;
 
   @Option(names = "--max-request-memory-mb", paramLabel = "MB",
       description = "Memory one request may take for its activations, estimated before it runs from the processing "
@@ -106,7 +118,8 @@ public final class ServeCommand implements Callable<Integer> {
     DemoServer.Config config = DemoServer.Config.defaults().withHost(host).withPort(port)
         .withMaxUploadBytes((long) maxUploadMb << 20).withMaxPixels((long) (maxMegapixels * 1_000_000))
         .withMaxProcessingRes(maxProcessingRes).withQueueCapacity(queueSize).withMaxResults(results)
-        .withRequestTimeoutSeconds(requestTimeout).withMaxWork(maxWork);
+        .withRequestTimeoutSeconds(requestTimeout).withMaxWork(maxWork).withHeaderTimeoutSeconds(headerTimeout)
+        .withMaxConnections(maxConnections);
     if (maxRequestMemoryMb != null) {
       if (maxRequestMemoryMb < 1) throw new IllegalArgumentException("--max-request-memory-mb must be positive");
       config = config.withMaxRequestBytes((long) maxRequestMemoryMb << 20);

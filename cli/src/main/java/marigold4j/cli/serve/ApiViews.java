@@ -54,6 +54,9 @@ final class ApiViews {
     limits.put("max_denoising_steps", PredictForm.MAX_DENOISING_STEPS);
     limits.put("max_request_memory_bytes", config.maxRequestBytes());
     limits.put("max_work", config.maxWork());
+    limits.put("max_connections", config.maxConnections());
+    limits.put("header_timeout_s", Math.min(config.headerTimeoutSeconds(), config.requestTimeoutSeconds()));
+    limits.put("request_timeout_s", config.requestTimeoutSeconds());
     return o;
   }
 

@@ -4,9 +4,11 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -64,12 +66,18 @@ public final class DemoServer implements AutoCloseable {
    * @param queueCapacity requests that may wait for the model (503 beyond)
    * @param maxResults finished results kept for their download links
    * @param maxResultBytes bytes those results may hold together
-   * @param requestTimeoutSeconds the time a client may take to send its request's headers and body (slower clients
-   *     are disconnected)
+   * @param requestTimeoutSeconds the time a client may take to send its request's headers and body (408 after), and
+   *     the longest it may leave its response unread (disconnected after)
+   * @param maxRequestBytes the memory one request may take (413 above)
+   * @param maxWork the work one request may ask for (422 above)
+   * @param headerTimeoutSeconds the time a client may take to send its request's headers (408 after; at most the
+   *     request timeout applies)
+   * @param maxConnections open connections at most: when full, the connection that has been receiving its request the
+   *     longest is dropped (503) to make room; when all are past receiving, the newcomer gets 503
    */
   public record Config(String host, int port, long maxUploadBytes, long maxPixels, int maxProcessingRes,
       int queueCapacity, int maxResults, long maxResultBytes, int requestTimeoutSeconds, long maxRequestBytes,
-      double maxWork) {
+      double maxWork, int headerTimeoutSeconds, int maxConnections) {
     public Config {
       Objects.requireNonNull(host, "host");
       if (port < 0 || port > 65535) throw new IllegalArgumentException("port must be 0..65535, got " + port);
@@ -83,73 +91,91 @@ public final class DemoServer implements AutoCloseable {
       }
       if (maxRequestBytes < 1) throw new IllegalArgumentException("request memory budget must be positive");
       if (!(maxWork > 0)) throw new IllegalArgumentException("work budget must be positive, got " + maxWork);
+      if (headerTimeoutSeconds < 1) {
+        throw new IllegalArgumentException("header timeout must be >= 1 s, got " + headerTimeoutSeconds);
+      }
+      if (maxConnections < 2) throw new IllegalArgumentException("connection cap must be >= 2, got " + maxConnections);
     }
 
     /**
      * The defaults of {@code marigold4j serve}: loopback, port 7860, 20 MB uploads, 25 MP, 2048 px, 16 queued, 30 s
-     * to send a request.
+     * to send a request, 10 s to send its headers, 64 connections.
      */
     public static Config defaults() {
       return new Config("127.0.0.1", 7860, 20L << 20, 25_000_000L, 2048, 16, 64, 1L << 30, 30,
-          marigold4j.estimator.WorkBudget.defaultRequestBytes(), marigold4j.estimator.WorkBudget.DEFAULT_MAX_WORK);
+          marigold4j.estimator.WorkBudget.defaultRequestBytes(), marigold4j.estimator.WorkBudget.DEFAULT_MAX_WORK, 10,
+          64);
     }
 
     public Config withRequestTimeoutSeconds(int v) {
       return new Config(host, port, maxUploadBytes, maxPixels, maxProcessingRes, queueCapacity, maxResults,
-          maxResultBytes, v, maxRequestBytes, maxWork);
+          maxResultBytes, v, maxRequestBytes, maxWork, headerTimeoutSeconds, maxConnections);
     }
 
     public Config withHost(String v) {
       return new Config(v, port, maxUploadBytes, maxPixels, maxProcessingRes, queueCapacity, maxResults,
-          maxResultBytes, requestTimeoutSeconds, maxRequestBytes, maxWork);
+          maxResultBytes, requestTimeoutSeconds, maxRequestBytes, maxWork, headerTimeoutSeconds, maxConnections);
     }
 
     /** The memory one request may take (activations, not the weights). */
     public Config withMaxRequestBytes(long v) {
       return new Config(host, port, maxUploadBytes, maxPixels, maxProcessingRes, queueCapacity, maxResults,
-          maxResultBytes, requestTimeoutSeconds, v, maxWork);
+          maxResultBytes, requestTimeoutSeconds, v, maxWork, headerTimeoutSeconds, maxConnections);
     }
 
     /** The work one request may ask for, in processing megapixels x ensemble members x (steps + 2). */
     public Config withMaxWork(double v) {
       return new Config(host, port, maxUploadBytes, maxPixels, maxProcessingRes, queueCapacity, maxResults,
-          maxResultBytes, requestTimeoutSeconds, maxRequestBytes, v);
+          maxResultBytes, requestTimeoutSeconds, maxRequestBytes, v, headerTimeoutSeconds, maxConnections);
     }
 
     public Config withPort(int v) {
       return new Config(host, v, maxUploadBytes, maxPixels, maxProcessingRes, queueCapacity, maxResults,
-          maxResultBytes, requestTimeoutSeconds, maxRequestBytes, maxWork);
+          maxResultBytes, requestTimeoutSeconds, maxRequestBytes, maxWork, headerTimeoutSeconds, maxConnections);
     }
 
     public Config withMaxUploadBytes(long v) {
       return new Config(host, port, v, maxPixels, maxProcessingRes, queueCapacity, maxResults, maxResultBytes,
-          requestTimeoutSeconds, maxRequestBytes, maxWork);
+          requestTimeoutSeconds, maxRequestBytes, maxWork, headerTimeoutSeconds, maxConnections);
     }
 
     public Config withMaxPixels(long v) {
       return new Config(host, port, maxUploadBytes, v, maxProcessingRes, queueCapacity, maxResults, maxResultBytes,
-          requestTimeoutSeconds, maxRequestBytes, maxWork);
+          requestTimeoutSeconds, maxRequestBytes, maxWork, headerTimeoutSeconds, maxConnections);
     }
 
     public Config withMaxProcessingRes(int v) {
       return new Config(host, port, maxUploadBytes, maxPixels, v, queueCapacity, maxResults, maxResultBytes,
-          requestTimeoutSeconds, maxRequestBytes, maxWork);
+          requestTimeoutSeconds, maxRequestBytes, maxWork, headerTimeoutSeconds, maxConnections);
+    }
+
+    /** Seconds from connecting until a request's headers must have arrived (408 after). */
+    public Config withHeaderTimeoutSeconds(int v) {
+      return new Config(host, port, maxUploadBytes, maxPixels, maxProcessingRes, queueCapacity, maxResults,
+          maxResultBytes, requestTimeoutSeconds, maxRequestBytes, maxWork, v, maxConnections);
+    }
+
+    /** Open connections at most; when full, the slowest incoming request is dropped to make room. */
+    public Config withMaxConnections(int v) {
+      return new Config(host, port, maxUploadBytes, maxPixels, maxProcessingRes, queueCapacity, maxResults,
+          maxResultBytes, requestTimeoutSeconds, maxRequestBytes, maxWork, headerTimeoutSeconds, v);
     }
 
     public Config withQueueCapacity(int v) {
       return new Config(host, port, maxUploadBytes, maxPixels, maxProcessingRes, v, maxResults, maxResultBytes,
-          requestTimeoutSeconds, maxRequestBytes, maxWork);
+          requestTimeoutSeconds, maxRequestBytes, maxWork, headerTimeoutSeconds, maxConnections);
     }
 
     public Config withMaxResults(int v) {
       return new Config(host, port, maxUploadBytes, maxPixels, maxProcessingRes, queueCapacity, v, maxResultBytes,
-          requestTimeoutSeconds, maxRequestBytes, maxWork);
+          requestTimeoutSeconds, maxRequestBytes, maxWork, headerTimeoutSeconds, maxConnections);
     }
   }
 
   private final List<ServedModel> models;
   private final Config config;
   private final HttpServer server;
+  private final FrontDoor door;
   private final ThreadPoolExecutor httpThreads;
   private final ModelWorker worker;
   private final ResultStore results;
@@ -176,9 +202,25 @@ public final class DemoServer implements AutoCloseable {
         factory);
     httpThreads.allowCoreThreadTimeOut(true);
     applyRequestDeadline(config.requestTimeoutSeconds());
-    this.server = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 64);
+    // the service listens on loopback only; clients reach it through the front door, which receives each request
+    // whole within its deadlines first
+    this.server = HttpServer.create(FrontDoor.loopback(), 64);
     server.createContext("/", this::handle);
     server.setExecutor(httpThreads);
+    server.start();
+    InetSocketAddress service = new InetSocketAddress(InetAddress.getLoopbackAddress(), server.getAddress().getPort());
+    FrontDoor.Limits limits = new FrontDoor.Limits(config.maxConnections(),
+        Duration.ofSeconds(Math.min(config.headerTimeoutSeconds(), config.requestTimeoutSeconds())),
+        Duration.ofSeconds(config.requestTimeoutSeconds()), 64 * 1024,
+        Math.min(Integer.MAX_VALUE - 64, config.maxUploadBytes() + PredictForm.FORM_OVERHEAD),
+        PredictForm.tooLarge(config));
+    try {
+      this.door = FrontDoor.open(new InetSocketAddress(config.host(), config.port()), service, limits);
+    } catch (IOException e) {
+      server.stop(0);
+      httpThreads.shutdownNow();
+      throw e;
+    }
   }
 
   /** The JDK server's property for the time a request's headers and body may take to arrive (seconds). */
@@ -210,7 +252,6 @@ public final class DemoServer implements AutoCloseable {
     }
     try {
       DemoServer s = new DemoServer(models, config);
-      s.server.start();
       LOG.info("serving {} model(s) on {}", models.size(), s.uri());
       return s;
     } catch (java.net.BindException e) {
@@ -224,7 +265,7 @@ public final class DemoServer implements AutoCloseable {
 
   /** The port actually bound (useful with port 0). */
   public int port() {
-    return server.getAddress().getPort();
+    return door.port();
   }
 
   /** The page's address, e.g. {@code http://127.0.0.1:7860/}. */
@@ -236,6 +277,7 @@ public final class DemoServer implements AutoCloseable {
   /** Stops accepting requests, lets a running prediction finish, and stops the threads. */
   @Override
   public void close() {
+    door.close();
     server.stop(0);
     worker.close();
     httpThreads.shutdownNow();
@@ -246,6 +288,8 @@ public final class DemoServer implements AutoCloseable {
   private void handle(HttpExchange ex) {
     long start = System.nanoTime();
     int status;
+    // one request per connection: the front door received it whole and passes the answer back until we close
+    ex.getResponseHeaders().set("Connection", "close");
     try {
       status = route(ex);
     } catch (HttpError e) {

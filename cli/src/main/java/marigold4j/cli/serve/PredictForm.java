@@ -32,7 +32,7 @@ final class PredictForm {
   /** {@code json} and every file kind of the output registry ({@code png16}, {@code colored}, {@code npy}, ...). */
   static final List<String> FORMATS = Stream.concat(Stream.of("json"), OutputFormats.kinds().stream()).toList();
   /** Room for the multipart framing and text fields around the image. */
-  private static final long FORM_OVERHEAD = 64 * 1024;
+  static final long FORM_OVERHEAD = 64 * 1024;
 
   /**
    * A checked request.

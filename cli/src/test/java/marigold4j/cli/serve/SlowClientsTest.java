@@ -15,10 +15,11 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * Clients that send their headers byte by byte, or declare a body longer than what they send, hold one server thread
- * each while the server waits for them. With more of them than the server has threads, {@code /api/health} went
- * unanswered for as long as they stayed; the request deadline (5 s in the test JVM, {@code serve --request-timeout},
- * default 30 s) disconnects them, so health answers within about that.
+ * Clients that send their headers byte by byte, or declare a body longer than what they send, held one server thread
+ * each while the server waited for them; with more of them than the server has threads, {@code /api/health} went
+ * unanswered for as long as they stayed. The front door now receives requests before the service sees them, so health
+ * answers while they are still connected, well before the request deadline ({@link FrontDoorTest} checks the 408s and
+ * the connection cap).
  */
 class SlowClientsTest {
   @Test

@@ -13,6 +13,8 @@ import marigold4j.eval.normals.DsineEvaluation;
 import marigold4j.eval.normals.DsineSample;
 import marigold4j.eval.normals.NormalFrame;
 import marigold4j.eval.normals.NormalsPredictor;
+import marigold4j.pipeline.NoiseType;
+import marigold4j.schedulers.SchedulerConfig.TimestepSpacing;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -116,7 +118,7 @@ public final class EvalNormalsCommand implements Callable<Integer> {
     Path splits = splitDir != null ? splitDir : dataDir.toAbsolutePath().normalize().resolve("../../DSINE/data/datasets")
         .normalize();
     DsineEvalSettings settings = new DsineEvalSettings(checkpoint, denoiseSteps, ensembleSize, processingRes,
-        resampleMethod, noise, timestepSpacing, predictions != null ? "marigold" : modelTypeOf(checkpoint), datasets,
+        resampleMethod, NoiseType.parse(noise), TimestepSpacing.parse(timestepSpacing), predictions != null ? "marigold" : modelTypeOf(checkpoint), datasets,
         null, seed, expName, expId);
 
     // read every split and check every prediction before any work, so that mistakes surface at once

@@ -140,13 +140,15 @@ public final class EvalPredictors {
     return Estimators.load(dir, d, precision, device);
   }
 
-  /** Evaluation settings in the original scripts' spelling, every value given (no checkpoint default applies). */
+  /**
+   * Evaluation settings, every value given (no checkpoint default applies); {@code resample} in the scripts' spelling,
+   * read as PIL's filter by run.py's families and as torch's mode by diffusers'.
+   */
   private static EstimatorSettings settings(int steps, int ensemble, int res, boolean match, String resample,
-      String noise, String spacing, String domain) {
+      NoiseType noise, TimestepSpacing spacing, Domain domain) {
     return EstimatorSettings.builder().denoisingSteps(steps).ensembleSize(ensemble).processingRes(res)
         .matchInputRes(match).resample(Interpolation.fromMarigoldName(resample)).batchSize(0).colorMap("Spectral")
         .resampleInput(Interpolation.fromTorchName(resample)).resampleOutput(Interpolation.fromTorchName(resample))
-        .noise(NoiseType.parse(noise)).timestepSpacing(TimestepSpacing.parse(spacing))
-        .domain(domain == null ? null : Domain.parse(domain)).build();
+        .noise(noise).timestepSpacing(spacing).domain(domain).build();
   }
 }

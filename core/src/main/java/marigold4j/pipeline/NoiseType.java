@@ -11,6 +11,11 @@ public enum NoiseType {
   /** Multi-resolution noise ({@code pyramid_noise_like}). */
   PYRAMID;
 
+  /** The name the command lines take and the scripts record ({@code zeros}, {@code gaussian}, {@code pyramid}). */
+  public String id() {
+    return name().toLowerCase(Locale.ROOT);
+  }
+
   public static NoiseType parse(String s) {
     return switch (s.toLowerCase(Locale.ROOT)) {
       case "zeros" -> ZEROS;

@@ -393,7 +393,9 @@ final class FrontDoor implements AutoCloseable {
         if (r == null) throw new SocketTimeoutException("idle connection");
         throw r;
       }
-      c.socket.setSoTimeout((int) Math.max(1, Math.min(Integer.MAX_VALUE, TimeUnit.NANOSECONDS.toMillis(left))));
+      if (in.available() == 0) {                           // a read that may block waits at most until the deadline
+        c.socket.setSoTimeout((int) Math.max(1, Math.min(Integer.MAX_VALUE, TimeUnit.NANOSECONDS.toMillis(left))));
+      }
       try {
         int n = in.read(buf, off, len);
         c.lastProgress = System.nanoTime();

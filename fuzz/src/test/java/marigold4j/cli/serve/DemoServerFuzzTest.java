@@ -18,9 +18,10 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * Raw requests (request line, headers, body) sent to a running {@link DemoServer} in this JVM, serving a stub model
- * that predicts instantly. Whatever the bytes, the server answers with a status below 500 (or closes the
- * connection: the JDK server's own answer to a malformed request line or header; 501 for an unknown transfer
- * coding and 505 are its protocol answers too), and afterwards still answers
+ * that predicts instantly, through its front door ({@link FrontDoor}, which parses request heads and bodies) and the
+ * JDK server behind it. Whatever the bytes, the server answers with a status below 500 (or closes the connection,
+ * e.g. when nothing arrived; 501 for an unknown transfer coding and 505 are protocol answers), and afterwards still
+ * answers
  * {@code GET /api/health} with 200.
  */
 class DemoServerFuzzTest {

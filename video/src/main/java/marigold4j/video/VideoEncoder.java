@@ -23,6 +23,10 @@ import org.bytedeco.javacv.FrameRecorder;
  * <p>Use it outside any {@code PointerScope}: the recorder keeps native buffers across frames.
  */
 public final class VideoEncoder implements AutoCloseable {
+  static {
+    FfmpegLog.quiet();
+  }
+
   private final Path target;
   private final Path tmp;
   private final int width;

@@ -22,8 +22,7 @@ import org.bytedeco.javacv.FrameGrabber;
  */
 public final class VideoFileSource implements FrameSource {
   static {
-    // FFmpeg logs every damaged packet to stderr; the decoding errors that matter are reported as exceptions instead
-    avutil.av_log_set_level(avutil.AV_LOG_FATAL);
+    FfmpegLog.quiet();
   }
 
   private final Path file;

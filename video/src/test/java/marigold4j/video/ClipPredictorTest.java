@@ -42,7 +42,7 @@ class ClipPredictorTest {
     return Estimators.load(dir, Estimators.detect(dir, name), Precision.FP32, "cpu");
   }
 
-  private static final EstimatorSettings SMALL = EstimatorSettings.builder().processingRes(0).build();
+  private static final EstimatorSettings SMALL = EstimatorSettings.builder().processingRes(0).denoisingSteps(1).build();
   private static final ClipPredictor.Options CONSISTENT = new ClipPredictor.Options(true, 0, 0);
   private static final ClipPredictor.Options PER_FRAME = new ClipPredictor.Options(false, 0, 0);
 

@@ -31,6 +31,8 @@ public final class VideoFileSource implements FrameSource {
   private final int height;
   private final double fps;
   private final int declared;
+  private final long durationMicros;
+  private long lastTimestamp = -1;
   private int next;
   private boolean ended;
 
@@ -57,6 +59,7 @@ public final class VideoFileSource implements FrameSource {
     fps = rate > 0 && Double.isFinite(rate) ? rate : g.getFrameRate();
     int n = g.getLengthInVideoFrames();
     declared = n > 0 && n < Integer.MAX_VALUE ? n : -1;
+    durationMicros = g.getLengthInTime();
   }
 
   @Override
@@ -110,16 +113,21 @@ public final class VideoFileSource implements FrameSource {
     byte[] rgb = new byte[width * height * 3];      // (H, W, 3)
     int row = width * 3;
     for (int y = 0; y < height; y++) buf.get(y * stride, rgb, y * row, row);
+    lastTimestamp = grabber.getTimestamp();
     next++;
     return new PilImage(PilImage.Mode.RGB, width, height, rgb);
   }
 
   /**
-   * Whether a short clip is damage rather than an estimate: containers estimate the count from the duration, which
-   * may round up by a frame, so a clip within one frame of its declared count is taken as complete.
+   * Whether a short clip is damage rather than an estimate. Some containers estimate the count from the duration and
+   * the average rate (rounding up by a frame; more with a variable frame rate), so a clip is truncated only when it
+   * ends more than one frame short of the count and its last frame's time is more than two frame intervals before the
+   * container's duration.
    */
   private boolean isTruncated() {
-    return declared - next > 1;
+    if (declared - next <= 1) return false;
+    if (durationMicros <= 0 || lastTimestamp < 0 || !(fps > 0)) return true;
+    return lastTimestamp < durationMicros - 2e6 / fps;
   }
 
   @Override

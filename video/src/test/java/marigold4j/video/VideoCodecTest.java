@@ -90,6 +90,54 @@ class VideoCodecTest {
         .hasMessageContaining("bad.mp4").hasMessageContaining("frame 0");
   }
 
+  /** Writes the panning clip in another container and codec with FFmpeg directly (the library writes MP4 only). */
+  private Path writeWith(String file, String format, int codec, int pixelFormat, List<PilImage> frames, double fps)
+      throws Exception {
+    Path out = tmp.resolve(file);
+    try (org.bytedeco.javacv.FFmpegFrameRecorder r = new org.bytedeco.javacv.FFmpegFrameRecorder(out.toFile(),
+        TestClips.WIDTH, TestClips.HEIGHT, 0)) {
+      r.setFormat(format);
+      r.setVideoCodec(codec);
+      r.setPixelFormat(pixelFormat);
+      r.setFrameRate(fps);
+      r.setVideoBitrate(2_000_000);
+      r.start();
+      org.bytedeco.javacv.Frame f = new org.bytedeco.javacv.Frame(TestClips.WIDTH, TestClips.HEIGHT,
+          org.bytedeco.javacv.Frame.DEPTH_UBYTE, 3);
+      for (PilImage p : frames) {
+        java.nio.ByteBuffer b = (java.nio.ByteBuffer) f.image[0];
+        for (int y = 0; y < TestClips.HEIGHT; y++) {
+          b.put(y * f.imageStride, p.pixels(), y * TestClips.WIDTH * 3, TestClips.WIDTH * 3);
+        }
+        r.record(f, org.bytedeco.ffmpeg.global.avutil.AV_PIX_FMT_RGB24);
+      }
+      r.stop();
+    }
+    return out;
+  }
+
+  @Test
+  void everyAcceptedContainerDecodesCompletelyWithoutAFalseTruncation() throws Exception {
+    List<PilImage> frames = TestClips.panning(15);
+    int yuv = org.bytedeco.ffmpeg.global.avutil.AV_PIX_FMT_YUV420P;
+    Path[] clips = {
+        writeWith("a.mkv", "matroska", org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_ID_H264, yuv, frames, 15),
+        writeWith("a.webm", "webm", org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_ID_VP9, yuv, frames, 15),
+        writeWith("a.avi", "avi", org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_ID_MPEG4, yuv, frames, 15),
+        writeWith("a.mov", "mov", org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_ID_MJPEG,
+            org.bytedeco.ffmpeg.global.avutil.AV_PIX_FMT_YUVJ420P, frames, 15)};
+    for (Path clip : clips) {
+      assertThat(VideoFiles.isVideo(clip)).isTrue();
+      try (VideoFileSource s = new VideoFileSource(clip)) {
+        assertThat(s.fps()).as("%s fps", clip.getFileName()).isCloseTo(15.0, within(1e-3));
+      }
+      List<PilImage> decoded = TestClips.decode(clip);
+      assertThat(decoded).as("%s frames", clip.getFileName()).hasSize(15);
+      assertThat(TestClips.meanAbsDiff(decoded.get(7), frames.get(7))).as("%s content", clip.getFileName())
+          .isLessThan(8);
+    }
+  }
+
   @Test
   void videoExtensions() {
     assertThat(VideoFiles.isVideo(Path.of("a/Clip.MP4"))).isTrue();

@@ -35,6 +35,7 @@ final class VideoClips {
   static int run(List<Clip> clips, Estimator estimator, EstimatorSettings settings, NoiseSource noise,
       ClipPredictor.Options options, Path output, PrintWriter out, PrintWriter err) {
     int failed = 0;
+    java.util.Set<String> names = new java.util.HashSet<>();
     for (Clip clip : clips) {
       FrameSource source;
       try {
@@ -46,6 +47,10 @@ final class VideoClips {
       }
       int declared = source.declaredFrames();
       String name = InputImages.printable(source.name());
+      if (!names.add(source.name())) {
+        err.printf("warning: %s: another clip has the same name; its outputs are overwritten%n",
+            InputImages.printable(clip.path().toString()));
+      }
       ClipPredictor.Result r;
       long start = System.nanoTime();
       try (Progress progress = Progress.start("Clip " + name, Math.max(1, declared), " frames", err)) {

@@ -139,6 +139,32 @@ class VideoCodecTest {
   }
 
   @Test
+  void frameFolderStopsAtAnUnreadableOrDifferentlySizedFrame() throws IOException {
+    Path dir = Files.createDirectories(tmp.resolve("frames"));
+    Path photo = marigold4j.testing.Golden.fixtures().resolve("images/photo_living_room_112x68.png");
+    Files.copy(photo, dir.resolve("a0.png"));
+    Files.copy(photo, dir.resolve("a1.png"));
+    Files.write(dir.resolve("a2.png"), new byte[] {(byte) 0x89, 'P', 'N', 'G', 1, 2, 3});
+    Files.copy(marigold4j.testing.Golden.fixtures().resolve("images/synthetic_gray_64x48.png"), dir.resolve("a3.png"));
+    try (FrameFolderSource s = new FrameFolderSource(dir, 10)) {
+      assertThat(s.declaredFrames()).isEqualTo(4);
+      assertThat(s.name()).isEqualTo("frames");
+      assertThat(s.next().width()).isEqualTo(112);
+      assertThat(s.next()).isNotNull();
+      assertThatThrownBy(s::next).isInstanceOf(VideoDecodeException.class).hasMessageContaining("frame 2 (a2.png)")
+          .satisfies(e -> assertThat(((VideoDecodeException) e).frame()).isEqualTo(2));
+    }
+    Files.delete(dir.resolve("a2.png"));
+    try (FrameFolderSource s = new FrameFolderSource(dir, 10)) {
+      s.next();
+      s.next();
+      assertThatThrownBy(s::next).isInstanceOf(VideoDecodeException.class)
+          .hasMessageContaining("frame 2 (a3.png) is 64x48, the clip's frames are 112x68");
+    }
+    assertThatThrownBy(() -> new FrameFolderSource(tmp, 0)).hasMessageContaining("--fps must be positive");
+  }
+
+  @Test
   void videoExtensions() {
     assertThat(VideoFiles.isVideo(Path.of("a/Clip.MP4"))).isTrue();
     assertThat(VideoFiles.isVideo(Path.of("x.webm"))).isTrue();

@@ -51,7 +51,8 @@ import picocli.CommandLine.Spec;
         "    does (recursively, *.png and *.jpg)",
         "Video files (.mp4, .mov, .mkv, .avi, .webm) and --frames folders are clips: per-frame files as for images",
         "  named <clip>_<frame:06d>, plus <map>_colored/<clip>_<map>_colored.mp4 (H.264 at the clip's frame rate)",
-        "  and <map>_npy/<clip>_<map>_stack.npy (float32 (T, H, W), or (T, H, W, 3) for normals); see --frames."})
+        "  <map>_npy/<clip>_<map>_stack.npy (float32 (T, H, W), or (T, H, W, 3) for normals) and <clip>_clip.json",
+        "  (frames, fps, flicker, per-frame alignment); see --frames."})
 public final class PredictCommand implements Callable<Integer> {
   static final String DEFAULT_CHECKPOINT = "GonzaloMG/marigold-e2e-ft-depth";
 

@@ -57,7 +57,8 @@ class PredictVideoTest {
         "--processing-res", "0", "--denoise-steps", "1", "-o", out.toString());
     assertThat(r.exitCode()).as(r.err()).isZero();
     assertThat(r.out()).contains("walk: 8 frames at 12.000 fps (96x64)").contains("flicker").contains("aligned")
-        .contains("depth_colored/walk_depth_colored.mp4").contains("depth_npy/walk_depth_stack.npy");
+        .contains("depth_colored/walk_depth_colored.mp4").contains("depth_npy/walk_depth_stack.npy")
+        .contains("walk_clip.json");
     assertThat(r.err()).contains("frame 8/8");
     Path video = out.resolve("depth_colored/walk_depth_colored.mp4");
     try (VideoFileSource s = new VideoFileSource(video)) {

@@ -36,7 +36,8 @@ import org.bytedeco.javacpp.PointerScope;
  *
  * <p>Memory stays flat over the frames: each prediction runs in its own {@link PointerScope}; decoding, encoding and
  * the stack are streamed (one frame held at a time; the depth video is coloured in a second pass over the stack file).
- * A decoding error or a failed frame stops the clip there: the frames before it keep every output.
+ * A decoding error or a failed frame stops the clip there: the frames before it keep every output. A summary
+ * ({@link #summaryFile}) records what was done and measured.
  */
 public final class ClipPredictor {
   /**
@@ -89,6 +90,16 @@ public final class ClipPredictor {
     return output.resolve(map.folderPrefix() + "_npy").resolve(clip + "_" + map.folderPrefix() + "_stack.npy");
   }
 
+  /**
+   * {@code <clip>_clip.json}: frames, fps, size, family, the consistency options, the flicker figures
+   * ({@code per_frame}, {@code aligned}; null where not measured), the depth video's colour range, each frame's
+   * alignment ({@code scale}, {@code shift}: aligned = scale * predicted + shift), why it stopped early (or null)
+   * and the clip's files.
+   */
+  public static Path summaryFile(Path output, String clip) {
+    return output.resolve(clip + "_clip.json");
+  }
+
   /** Predicts every frame of {@code source} and writes the clip's files to {@code output}. */
   public static Result run(Estimator estimator, EstimatorSettings settings, NoiseSource noise, FrameSource source,
       Path output, Options options, Listener listener) {
@@ -111,6 +122,7 @@ public final class ClipPredictor {
     private final Flicker perFrame = new Flicker();
     private final Flicker aligned = new Flicker();
     private final List<Path> files = new ArrayList<>();
+    private final List<double[]> alignment = new ArrayList<>();
     private float[] previousAligned;
     private double min = Double.POSITIVE_INFINITY;
     private double max = Double.NEGATIVE_INFINITY;
@@ -160,10 +172,58 @@ public final class ClipPredictor {
       } finally {
         finish(frame);
       }
-      return new Result(clip, frame, source.fps(), width, height, perFrame.value(),
+      Result result = new Result(clip, frame, source.fps(), width, height, perFrame.value(),
           options.temporalConsistency() && depth ? aligned.value() : Double.NaN,
           options.temporalConsistency() && depth && frame > 0 ? new double[] {min, max} : null, stopped,
           List.copyOf(files));
+      if (frame > 0) {
+        writeSummary(result);
+        List<Path> all = new ArrayList<>(result.files());
+        all.add(summaryFile(output, clip).toAbsolutePath());
+        result = new Result(result.clip(), result.frames(), result.fps(), result.width(), result.height(),
+            result.flickerPerFrame(), result.flickerAligned(), result.colorRange(), result.stopped(), List.copyOf(all));
+      }
+      return result;
+    }
+
+    /** {@code <clip>_clip.json}: what the clip run produced and measured, with each frame's alignment. */
+    private void writeSummary(Result r) {
+      com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+      com.fasterxml.jackson.databind.node.ObjectNode o = json.createObjectNode();
+      o.put("clip", r.clip());
+      o.put("frames", r.frames());
+      o.put("declared_frames", source.declaredFrames());
+      o.put("fps", r.fps());
+      o.put("width", r.width());
+      o.put("height", r.height());
+      o.put("family", estimator.family());
+      o.put("temporal_consistency", options.temporalConsistency());
+      o.put("latent_blend", options.latentBlend());
+      com.fasterxml.jackson.databind.node.ObjectNode flicker = o.putObject("flicker");
+      putNumber(flicker, "per_frame", r.flickerPerFrame());
+      putNumber(flicker, "aligned", r.flickerAligned());
+      if (r.colorRange() != null) o.putArray("depth_color_range").add(r.colorRange()[0]).add(r.colorRange()[1]);
+      if (!alignment.isEmpty()) {
+        com.fasterxml.jackson.databind.node.ArrayNode a = o.putArray("alignment");
+        for (double[] st : alignment) a.addObject().put("scale", st[0]).put("shift", st[1]);
+      }
+      if (r.stopped() == null) o.putNull("stopped");
+      else o.put("stopped", r.stopped());
+      com.fasterxml.jackson.databind.node.ArrayNode f = o.putArray("files");
+      Path base = output.toAbsolutePath().normalize();
+      for (Path p : r.files()) f.add(base.relativize(p.toAbsolutePath().normalize()).toString());
+      byte[] bytes;
+      try {
+        bytes = json.writerWithDefaultPrettyPrinter().writeValueAsBytes(o);
+      } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        throw new IllegalStateException(e);
+      }
+      marigold4j.image.AtomicFiles.write(summaryFile(output, clip), out -> out.write(bytes));
+    }
+
+    private static void putNumber(com.fasterxml.jackson.databind.node.ObjectNode o, String key, double v) {
+      if (Double.isNaN(v)) o.putNull(key);
+      else o.put(key, v);
     }
 
     /** One frame's maps for the stacks and its video frames (null where the second pass colours it). */
@@ -190,10 +250,12 @@ public final class ClipPredictor {
           float[] d = map.values();                                       // (H, W)
           perFrame.add(d);
           if (options.temporalConsistency()) {
+            double[] st = {1, 0};
             if (previousAligned != null) {
-              double[] st = TemporalAlignment.fit(d, previousAligned);
+              st = TemporalAlignment.fit(d, previousAligned);
               d = TemporalAlignment.apply(d, st[0], st[1]);
             }
+            alignment.add(st);
             previousAligned = d;
             aligned.add(d);
             for (float v : d) {

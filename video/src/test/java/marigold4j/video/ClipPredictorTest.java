@@ -76,7 +76,17 @@ class ClipPredictorTest {
     for (int i = 0; i < frame0.length; i++) assertThat(all[i]).isEqualTo(frame0[i]);
     assertThat(r.colorRange()).isNotNull();
     assertThat(r.files()).containsExactly(out.resolve("depth_npy/pan_depth_stack.npy").toAbsolutePath(),
-        video.toAbsolutePath());
+        video.toAbsolutePath(), out.resolve("pan_clip.json").toAbsolutePath());
+    com.fasterxml.jackson.databind.JsonNode json = Golden.readJson(out.resolve("pan_clip.json"));
+    assertThat(json.get("frames").asInt()).isEqualTo(12);
+    assertThat(json.get("fps").asDouble()).isCloseTo(12.0, within(1e-6));
+    assertThat(json.get("family").asText()).isEqualTo(marigold.family());
+    assertThat(json.get("flicker").get("per_frame").asDouble()).isEqualTo(r.flickerPerFrame());
+    assertThat(json.get("flicker").get("aligned").asDouble()).isEqualTo(r.flickerAligned());
+    assertThat(json.get("alignment")).hasSize(12);
+    assertThat(json.get("alignment").get(0).get("scale").asDouble()).isEqualTo(1.0);
+    assertThat(json.get("stopped").isNull()).isTrue();
+    assertThat(json.get("files").toString()).contains("depth_colored/pan_depth_colored.mp4");
   }
 
   @Test
@@ -91,6 +101,9 @@ class ClipPredictorTest {
       float[] prev = java.util.Arrays.copyOfRange(stack, (t - 1) * n, t * n);
       float[] aligned = java.util.Arrays.copyOfRange(stack, t * n, (t + 1) * n);
       double[] st = TemporalAlignment.fit(raw, prev);
+      com.fasterxml.jackson.databind.JsonNode a = Golden.readJson(out.resolve("pan_clip.json")).get("alignment").get(t);
+      assertThat(a.get("scale").asDouble()).isCloseTo(st[0], within(1e-9));
+      assertThat(a.get("shift").asDouble()).isCloseTo(st[1], within(1e-9));
       for (int i = 0; i < n; i += 97) {
         assertThat((double) aligned[i]).isCloseTo(st[0] * raw[i] + st[1], within(1e-5));
       }
@@ -137,6 +150,10 @@ class ClipPredictorTest {
     assertThat(out.resolve("depth_npy/cut_" + String.format("%06d", r.frames()) + "_pred.npy")).doesNotExist();
     assertThat(Npy.read(out.resolve("depth_npy/cut_depth_stack.npy")).shape()[0]).isEqualTo(r.frames());
     assertThat(TestClips.decode(out.resolve("depth_colored/cut_depth_colored.mp4"))).hasSize(r.frames());
+    com.fasterxml.jackson.databind.JsonNode json = Golden.readJson(out.resolve("cut_clip.json"));
+    assertThat(json.get("frames").asInt()).isEqualTo(r.frames());
+    assertThat(json.get("declared_frames").asInt()).isEqualTo(24);
+    assertThat(json.get("stopped").asText()).isEqualTo(r.stopped());
   }
 
   @Test

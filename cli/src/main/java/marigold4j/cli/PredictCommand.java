@@ -298,6 +298,14 @@ public final class PredictCommand implements Callable<Integer> {
           + "over the aligned clip's range.")
   boolean noTemporalConsistency;
 
+  @Option(names = "--temporal-alignment", paramLabel = "least-squares|symmetric", defaultValue = "least-squares",
+      description = "Clips: how a frame's depth is fitted to the previous aligned frame. least-squares: the scale and "
+          + "shift minimising the squared difference (s = cov/var); it shrinks the scale by the frames' correlation, "
+          + "which compounds over a long or noisy clip and flattens it. symmetric: the geometric mean of the two "
+          + "least-squares slopes (s = sqrt(var(prev) / var(frame))), keeping the clip's spread. "
+          + "Default: ${DEFAULT-VALUE}.")
+  String temporalAlignment;
+
   @Option(names = "--latent-blend", paramLabel = "B", defaultValue = "0",
       description = "Clips with diffusers' Marigold checkpoints (stochastic ones: Marigold v1-1, LCM): diffusers' "
           + "video recipe, one common initial latent for the clip, frame t starting from (1 - B) common + B "
@@ -323,7 +331,8 @@ public final class PredictCommand implements Callable<Integer> {
     InputImages.requireExisting(all);                        // folders are listed once the family is known
     List<VideoClips.Clip> clips = clips(all);                // taken out of the image inputs
     marigold4j.video.ClipPredictor.Options clipOptions = new marigold4j.video.ClipPredictor.Options(
-        !noTemporalConsistency, latentBlend, seed != null ? seed : 0);
+        !noTemporalConsistency, latentBlend, seed != null ? seed : 0,
+        marigold4j.video.TemporalAlignment.Method.parse(temporalAlignment));
     // parse every option before the (slow) model load, so a typo fails at once
     TimestepSpacing spacing = TimestepSpacing.parse(timestepSpacing);
     NoiseType noiseType = NoiseType.parse(noise);

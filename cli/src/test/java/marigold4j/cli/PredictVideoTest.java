@@ -138,12 +138,16 @@ class PredictVideoTest {
     CliRun bad = CliRun.of("predict", in.toString(), "--latent-blend", "1.5", "-o", tmp.resolve("o").toString());
     assertThat(bad.exitCode()).isEqualTo(2);
     assertThat(bad.err()).contains("--latent-blend must be in [0, 1]");
+    CliRun method = CliRun.of("predict", in.toString(), "--temporal-alignment", "median", "-o",
+        tmp.resolve("o").toString());
+    assertThat(method.exitCode()).isEqualTo(2);
+    assertThat(method.err()).contains("--temporal-alignment must be least-squares or symmetric, got 'median'");
   }
 
   @Test
   void helpDescribesTheVideoOptions() {
     CliRun r = CliRun.of("predict", "--help");
     assertThat(r.out()).contains("--frames=DIR").contains("--fps=N").contains("--no-temporal-consistency")
-        .contains("--latent-blend=B").contains(".mp4, .mov, .mkv, .avi, .webm").contains("_stack.npy");
+        .contains("--latent-blend=B").contains("--temporal-alignment=least-squares|symmetric").contains(".mp4, .mov, .mkv, .avi, .webm").contains("_stack.npy");
   }
 }

@@ -44,12 +44,20 @@ public final class ClipPredictor {
    * @param temporalConsistency align depth across frames and colour the clip over one range
    * @param latentBlend b of the latent blending (0 = off; diffusers' recipe uses 0.1)
    * @param seed the seed of the common latent draw
+   * @param alignment how each frame's depth is fitted to its predecessor's
    */
-  public record Options(boolean temporalConsistency, double latentBlend, long seed) {
+  public record Options(boolean temporalConsistency, double latentBlend, long seed,
+      TemporalAlignment.Method alignment) {
     public Options {
       if (!(latentBlend >= 0 && latentBlend <= 1)) {
         throw new IllegalArgumentException("--latent-blend must be in [0, 1], got " + latentBlend);
       }
+      java.util.Objects.requireNonNull(alignment);
+    }
+
+    /** Least-squares alignment. */
+    public Options(boolean temporalConsistency, double latentBlend, long seed) {
+      this(temporalConsistency, latentBlend, seed, TemporalAlignment.Method.LEAST_SQUARES);
     }
   }
 
@@ -198,6 +206,7 @@ public final class ClipPredictor {
       o.put("height", r.height());
       o.put("family", estimator.family());
       o.put("temporal_consistency", options.temporalConsistency());
+      o.put("temporal_alignment", options.alignment().cliName());
       o.put("latent_blend", options.latentBlend());
       com.fasterxml.jackson.databind.node.ObjectNode flicker = o.putObject("flicker");
       putNumber(flicker, "per_frame", r.flickerPerFrame());
@@ -252,7 +261,7 @@ public final class ClipPredictor {
           if (options.temporalConsistency()) {
             double[] st = {1, 0};
             if (previousAligned != null) {
-              st = TemporalAlignment.fit(d, previousAligned);
+              st = TemporalAlignment.fit(d, previousAligned, options.alignment());
               d = TemporalAlignment.apply(d, st[0], st[1]);
             }
             alignment.add(st);

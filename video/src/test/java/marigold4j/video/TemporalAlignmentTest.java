@@ -32,6 +32,54 @@ class TemporalAlignmentTest {
   }
 
   @Test
+  void symmetricFitRecoversAKnownScaleAndShift() {
+    float[] x = random(96 * 64, 1);
+    for (double[] st : new double[][] {{2.5, -0.75}, {0.3, 4.0}, {-1.2, 0.5}}) {
+      double[] fit = TemporalAlignment.fit(x, TemporalAlignment.apply(x, st[0], st[1]),
+          TemporalAlignment.Method.SYMMETRIC);
+      assertThat(fit[0]).as("scale").isCloseTo(st[0], within(1e-5));
+      assertThat(fit[1]).as("shift").isCloseTo(st[1], within(1e-5));
+    }
+  }
+
+  @Test
+  void leastSquaresChainsShrinkANoisyClipAndTheSymmetricFitKeepsItsSpread() {
+    // 50 frames of one scene with independent noise (correlation ~0.9 between frames): least squares multiplies the
+    // aligned depth's spread by about the correlation at every frame; the symmetric fit keeps frame 0's spread
+    float[] scene = random(4000, 6);
+    Random r = new Random(7);
+    float[][] frames = new float[50][];
+    for (int t = 0; t < 50; t++) {
+      frames[t] = new float[scene.length];
+      for (int i = 0; i < scene.length; i++) frames[t][i] = scene[i] + (float) (0.1 * r.nextGaussian());
+    }
+    double std0 = std(frames[0]);
+    for (TemporalAlignment.Method m : TemporalAlignment.Method.values()) {
+      float[] previous = frames[0];
+      for (int t = 1; t < 50; t++) {
+        double[] st = TemporalAlignment.fit(frames[t], previous, m);
+        previous = TemporalAlignment.apply(frames[t], st[0], st[1]);
+      }
+      double ratio = std(previous) / std0;
+      if (m == TemporalAlignment.Method.LEAST_SQUARES) {
+        assertThat(ratio).as("least-squares spread after 50 frames").isLessThan(0.1);
+      } else {
+        assertThat(ratio).as("symmetric spread after 50 frames").isCloseTo(1.0, within(1e-4));
+      }
+    }
+    assertThat(TemporalAlignment.Method.parse("symmetric")).isEqualTo(TemporalAlignment.Method.SYMMETRIC);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> TemporalAlignment.Method.parse("median"))
+        .hasMessageContaining("--temporal-alignment");
+  }
+
+  private static double std(float[] v) {
+    double m = mean(v);
+    double s = 0;
+    for (float f : v) s += (f - m) * (f - m);
+    return Math.sqrt(s / v.length);
+  }
+
+  @Test
   void fitIsTheLeastSquaresMinimum() {
     float[] x = random(500, 2);
     float[] y = random(500, 3);                                   // unrelated: the fit is a compromise

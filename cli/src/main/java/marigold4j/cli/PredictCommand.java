@@ -293,17 +293,18 @@ public final class PredictCommand implements Callable<Integer> {
 
   @Option(names = "--no-temporal-consistency",
       description = "Clips: predict and colour every frame on its own, as separate images. By default a clip gets "
-          + "one normalisation: each frame's depth aligned (least-squares scale and shift over all pixels) to the "
-          + "previous frame's aligned depth, the depth stack holding the aligned depth and the depth video coloured "
-          + "over the aligned clip's range.")
+          + "one normalisation: each frame's depth aligned (scale and shift over all pixels, see "
+          + "--temporal-alignment) to the previous frame's aligned depth, the depth stack holding the aligned depth "
+          + "and the depth video coloured over the aligned clip's range.")
   boolean noTemporalConsistency;
 
-  @Option(names = "--temporal-alignment", paramLabel = "least-squares|symmetric", defaultValue = "least-squares",
-      description = "Clips: how a frame's depth is fitted to the previous aligned frame. least-squares: the scale and "
-          + "shift minimising the squared difference (s = cov/var); it shrinks the scale by the frames' correlation, "
-          + "which compounds over a long or noisy clip and flattens it. symmetric: the geometric mean of the two "
-          + "least-squares slopes (s = sqrt(var(prev) / var(frame))), keeping the clip's spread. "
-          + "Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--temporal-alignment", paramLabel = "least-squares|symmetric", defaultValue = "symmetric",
+      description = "Clips: how a frame's depth is fitted to the previous aligned frame (scale and shift over all "
+          + "pixels, shift onto the previous frame's mean). symmetric: the geometric mean of the two least-squares "
+          + "slopes, s = sign(cov) sqrt(var(prev) / var(frame)), keeping the clip's spread. least-squares: the scale "
+          + "minimising the squared difference, s = cov / var(frame); it shrinks the scale by the frames' "
+          + "correlation, which compounds along the clip and flattens a long or noisy one (or everything after a "
+          + "scene cut). Default: ${DEFAULT-VALUE}.")
   String temporalAlignment;
 
   @Option(names = "--latent-blend", paramLabel = "B", defaultValue = "0",

@@ -27,7 +27,8 @@ import org.bytedeco.javacpp.PointerScope;
  * for one-channel maps, (T, H, W, C) for normals and colour targets).
  *
  * <p><b>Temporal consistency</b> (on by default): one normalisation for the whole clip. Each frame's depth is aligned
- * to its predecessor's aligned depth by a least-squares scale and shift over all pixels ({@link TemporalAlignment});
+ * to its predecessor's aligned depth by a scale and shift over all pixels ({@link TemporalAlignment}: the symmetric
+ * fit by default, least squares on request);
  * the depth stack holds the aligned depth, and the depth video is coloured over the aligned clip's global range, so
  * the colour scale does not jump. Optionally (diffusers' Marigold checkpoints, which take initial latents) latent
  * blending, diffusers' Marigold video recipe: one common latent drawn for the clip; frame 0 starts from it, frame t
@@ -55,9 +56,9 @@ public final class ClipPredictor {
       java.util.Objects.requireNonNull(alignment);
     }
 
-    /** Least-squares alignment. */
+    /** The default alignment, {@link TemporalAlignment.Method#SYMMETRIC}. */
     public Options(boolean temporalConsistency, double latentBlend, long seed) {
-      this(temporalConsistency, latentBlend, seed, TemporalAlignment.Method.LEAST_SQUARES);
+      this(temporalConsistency, latentBlend, seed, TemporalAlignment.Method.SYMMETRIC);
     }
   }
 

@@ -136,7 +136,8 @@ public final class PredictCommand implements Callable<Integer> {
   Long seed;
 
   @Option(names = {"--batch-size", "--batch_size"}, paramLabel = "N", defaultValue = "0",
-      description = "Ensemble members per batch; 0 = automatic. Default: ${DEFAULT-VALUE}.")
+      description = "Ensemble members per batch; 0 = automatic (for clips too: their frames are predicted one call "
+          + "each). Default: ${DEFAULT-VALUE}.")
   int batchSize;
 
   @Option(names = {"--resample-method", "--resample_method"}, paramLabel = "bilinear|bicubic|nearest",

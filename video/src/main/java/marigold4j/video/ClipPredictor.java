@@ -109,7 +109,10 @@ public final class ClipPredictor {
     return output.resolve(clip + "_clip.json");
   }
 
-  /** Predicts every frame of {@code source} and writes the clip's files to {@code output}. */
+  /**
+   * Predicts every frame of {@code source} and writes the clip's files to {@code output}; closes {@code source}.
+   * A clip that stops early returns normally, with {@link Result#stopped()} saying why.
+   */
   public static Result run(Estimator estimator, EstimatorSettings settings, NoiseSource noise, FrameSource source,
       Path output, Options options, Listener listener) {
     return new Run(estimator, settings, noise, source, output, options, listener).run();

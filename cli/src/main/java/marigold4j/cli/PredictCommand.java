@@ -48,14 +48,19 @@ import picocli.CommandLine.Spec;
         "  GeoWizard: both, with depth_npy, depth_colored, normal_npy (HxWx3), normal_colored",
         "  Lotus (infer.py's files): depth/<name>.npy (in [0, 1]) and depth_vis/<name>.png, or",
         "    normal/<name>.npy (HxWx3 in [0, 1]) and normal_vis/<name>.png; folders are searched as infer.py",
-        "    does (recursively, *.png and *.jpg)"})
+        "    does (recursively, *.png and *.jpg)",
+        "Video files (.mp4, .mov, .mkv, .avi, .webm) and --frames folders are clips: per-frame files as for images",
+        "  named <clip>_<frame:06d>, plus <map>_colored/<clip>_<map>_colored.mp4 (H.264 at the clip's frame rate)",
+        "  <map>_npy/<clip>_<map>_stack.npy (float32 (T, H, W), or (T, H, W, 3) for normals) and <clip>_clip.json",
+        "  (frames, fps, flicker, per-frame alignment); see --frames."})
 public final class PredictCommand implements Callable<Integer> {
   static final String DEFAULT_CHECKPOINT = "GonzaloMG/marigold-e2e-ft-depth";
 
   @Spec CommandSpec spec;
 
   @Parameters(paramLabel = "INPUT", arity = "0..*",
-      description = "Images (.jpg, .jpeg, .png) or folders of images (processed in sorted order).")
+      description = "Images (.jpg, .jpeg, .png) or folders of images (processed in sorted order), or video files "
+          + "(.mp4, .mov, .mkv, .avi, .webm; decoded by FFmpeg, no ffmpeg program needed), each a clip.")
   List<Path> inputs = new ArrayList<>();
 
   @Option(names = {"--input-rgb-dir", "--input_rgb_dir", "--input_dir", "--input-dir"}, paramLabel = "DIR",
@@ -131,7 +136,8 @@ public final class PredictCommand implements Callable<Integer> {
   Long seed;
 
   @Option(names = {"--batch-size", "--batch_size"}, paramLabel = "N", defaultValue = "0",
-      description = "Ensemble members per batch; 0 = automatic. Default: ${DEFAULT-VALUE}.")
+      description = "Ensemble members per batch; 0 = automatic (for clips too: their frames are predicted one call "
+          + "each). Default: ${DEFAULT-VALUE}.")
   int batchSize;
 
   @Option(names = {"--resample-method", "--resample_method"}, paramLabel = "bilinear|bicubic|nearest",
@@ -274,6 +280,40 @@ public final class PredictCommand implements Callable<Integer> {
           + "(max z - min z > REL min z). Default: ${DEFAULT-VALUE}.")
   double meshMaxDepthJump;
 
+  // video (issue 19): clips from video files and --frames folders
+
+  @Option(names = "--frames", paramLabel = "DIR",
+      description = "A folder of images (.png, .jpg, .jpeg; sorted by name, all of one size) taken as one clip named "
+          + "after the folder, at --fps frames per second.")
+  Path frames;
+
+  @Option(names = "--fps", paramLabel = "N", defaultValue = "30",
+      description = "Frame rate of a --frames clip (its colourised video plays at it; a video file keeps its own). "
+          + "Default: ${DEFAULT-VALUE}.")
+  double fps;
+
+  @Option(names = "--no-temporal-consistency",
+      description = "Clips: predict and colour every frame on its own, as separate images. By default a clip gets "
+          + "one normalisation: each frame's depth aligned (scale and shift over all pixels, see "
+          + "--temporal-alignment) to the previous frame's aligned depth, the depth stack holding the aligned depth "
+          + "and the depth video coloured over the aligned clip's range.")
+  boolean noTemporalConsistency;
+
+  @Option(names = "--temporal-alignment", paramLabel = "least-squares|symmetric", defaultValue = "symmetric",
+      description = "Clips: how a frame's depth is fitted to the previous aligned frame (scale and shift over all "
+          + "pixels, shift onto the previous frame's mean). symmetric: the geometric mean of the two least-squares "
+          + "slopes, s = sign(cov) sqrt(var(prev) / var(frame)), keeping the clip's spread. least-squares: the scale "
+          + "minimising the squared difference, s = cov / var(frame); it shrinks the scale by the frames' "
+          + "correlation, which compounds along the clip and flattens a long or noisy one (or everything after a "
+          + "scene cut). Default: ${DEFAULT-VALUE}.")
+  String temporalAlignment;
+
+  @Option(names = "--latent-blend", paramLabel = "B", defaultValue = "0",
+      description = "Clips with diffusers' Marigold checkpoints (stochastic ones: Marigold v1-1, LCM): diffusers' "
+          + "video recipe, one common initial latent for the clip, frame t starting from (1 - B) common + B "
+          + "(frame t-1's final latent); diffusers' example uses 0.1. 0 = off. Default: ${DEFAULT-VALUE}.")
+  double latentBlend;
+
   /** Predicts one image and writes its files. */
   @FunctionalInterface
   private interface ImageJob {
@@ -285,10 +325,16 @@ public final class PredictCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     List<Path> all = new ArrayList<>(inputs);
     if (inputDir != null) all.add(inputDir);
-    if (all.isEmpty()) throw new IllegalArgumentException("no input: give image files or folders (see --help)");
+    if (all.isEmpty() && frames == null) {
+      throw new IllegalArgumentException("no input: give image files or folders, videos or --frames (see --help)");
+    }
     if (output == null) throw new IllegalArgumentException("missing required option --output DIR (or -o DIR)");
     runtime.validate();
     InputImages.requireExisting(all);                        // folders are listed once the family is known
+    List<VideoClips.Clip> clips = clips(all);                // taken out of the image inputs
+    marigold4j.video.ClipPredictor.Options clipOptions = new marigold4j.video.ClipPredictor.Options(
+        !noTemporalConsistency, latentBlend, seed != null ? seed : 0,
+        marigold4j.video.TemporalAlignment.Method.parse(temporalAlignment));
     // parse every option before the (slow) model load, so a typo fails at once
     TimestepSpacing spacing = TimestepSpacing.parse(timestepSpacing);
     NoiseType noiseType = NoiseType.parse(noise);
@@ -332,7 +378,7 @@ public final class PredictCommand implements Callable<Integer> {
           + " (a Lotus ensemble writes its uncertainty without the flag)");
     }
     DensePrediction.Convention convention = detected.family().convention();
-    List<Path> images = convention == DensePrediction.Convention.LOTUS_INFER_PY
+    List<Path> images = all.isEmpty() ? List.of() : convention == DensePrediction.Convention.LOTUS_INFER_PY
         ? InputImages.expandLikeInferPy(all) : InputImages.expand(all, recursive, w -> err.println("warning: " + w));
     Precision precision = runtime.start();
     long s = seed != null ? seed : System.currentTimeMillis() / 1000;
@@ -347,7 +393,7 @@ public final class PredictCommand implements Callable<Integer> {
         err.printf("--skip-existing: %d of %d images already have their outputs%n", images.size() - todo.size(),
             images.size());
       }
-      if (todo.isEmpty()) {
+      if (todo.isEmpty() && clips.isEmpty()) {
         spec.commandLine().getOut().printf("%s: nothing to do, every image has its outputs in %s%n", what, output);
         return 0;
       }
@@ -359,13 +405,47 @@ public final class PredictCommand implements Callable<Integer> {
     err.flush();
     try (Estimator estimator = Estimators.load(dir, detected, precision, runtime.device)) {
       NoiseSource noiseSource = estimator.seeded(s);
-      return runAll(images, task, what, (image, name) -> {
+      if (latentBlend > 0 && !clips.isEmpty() && estimator.latentShape(64, 64, settings) == null) {
+        throw new IllegalArgumentException("--latent-blend: " + detected.family().name() + " checkpoints take no "
+            + "initial latents (diffusers' Marigold checkpoints do)");
+      }
+      int code = images.isEmpty() ? 0 : runAll(images, task, what, (image, name) -> {
         marigold4j.image.PilImage pil = ImageInput.read(image);
         DensePrediction p = estimator.predict(pil, settings, noiseSource);
         if (geometry != null) p = p.withScene(scene(geometry, p, pil, image, name));
         p.save(output, name);
       });
+      int clipsFailed = VideoClips.run(clips, estimator, settings, noiseSource, clipOptions, output,
+          spec.commandLine().getOut(), err);
+      return clipsFailed > 0 ? 1 : code;
     }
+  }
+
+  /** The video files among {@code all} (removed from it) and the --frames folder, as clips; options checked. */
+  private List<VideoClips.Clip> clips(List<Path> all) {
+    List<VideoClips.Clip> clips = new ArrayList<>();
+    for (java.util.Iterator<Path> it = all.iterator(); it.hasNext(); ) {
+      Path p = it.next();
+      if (Files.isRegularFile(p) && marigold4j.video.VideoFiles.isVideo(p)) {
+        clips.add(new VideoClips.Clip(p, false, 0));
+        it.remove();
+      }
+    }
+    if (frames != null) {
+      if (!Files.isDirectory(frames)) throw new IllegalArgumentException("--frames " + frames + ": not a folder");
+      if (!(fps > 0) || Double.isInfinite(fps)) throw new IllegalArgumentException("--fps must be positive, got " + fps);
+      clips.add(new VideoClips.Clip(frames, true, fps));
+    }
+    if (clips.isEmpty()) return clips;
+    if (exr || pointCloud || mesh || metricDepth != null) {
+      throw new IllegalArgumentException("--exr, --point-cloud, --mesh and --metric-depth are for images, not for "
+          + "video clips");
+    }
+    if (latentBlend > 0 && latentsFile != null) {
+      throw new IllegalArgumentException("--latent-blend and --latents exclude each other (the blend makes each "
+          + "frame's initial latents)");
+    }
+    return clips;
   }
 
   /** The geometry options as a request, or null when none of --exr, --point-cloud, --mesh, --metric-depth is given. */

@@ -43,6 +43,15 @@ public interface Estimator extends AutoCloseable {
    */
   DensePrediction predict(PilImage image, EstimatorSettings settings, NoiseSource noise);
 
+  /**
+   * The shape of the initial prediction latents ({@link EstimatorSettings#latents()}) a call with these settings takes
+   * for an image of this size, or null when the family takes no initial latents (only diffusers' Marigold checkpoints
+   * do). Video's latent blending draws its common latent with this shape before the first frame.
+   */
+  default long[] latentShape(int height, int width, EstimatorSettings settings) {
+    return null;
+  }
+
   Precision precision();
 
   /** The checkpoint folder it was loaded from. */

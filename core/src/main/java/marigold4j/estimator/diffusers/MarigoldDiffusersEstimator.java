@@ -148,6 +148,11 @@ public final class MarigoldDiffusersEstimator implements Estimator {
     return toDense(out, cmap);
   }
 
+  @Override
+  public long[] latentShape(int height, int width, EstimatorSettings settings) {
+    return pipeline.latentShape(1, height, width, options(settings));
+  }
+
   private DensePrediction toDense(MarigoldDiffusersPipeline.Output out, String cmap) {
     Floats p = out.prediction();
     Floats u = out.uncertainty();

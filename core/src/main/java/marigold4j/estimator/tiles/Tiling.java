@@ -21,8 +21,9 @@ import org.bytedeco.javacpp.PointerScope;
  *   <li>Depth (affine-invariant) of each tile is aligned to the global prediction: the least-squares scale and shift
  *       ({@link AffineFit}) of the tile's values onto the global map bilinearly upsampled over the tile's area. The
  *       result is clamped to the global map's range, so a depth map stays in [0, 1] where the family's is.</li>
- *   <li>Normals are blended as vectors, weighted before summing, and normalised once at the end (no per-tile
- *       renormalisation, no dent where tiles meet).</li>
+ *   <li>Normals are blended as vectors, weighted before summing, and normalised once at the end, to the weighted
+ *       mean of the tiles' lengths (1 for unit normals; no per-tile renormalisation, no vectors shortened where
+ *       tiles disagree).</li>
  *   <li>Every other map (intrinsics) and every uncertainty is blended with the same weights; a depth uncertainty is
  *       scaled by its tile's alignment scale.</li>
  * </ul>
@@ -137,18 +138,22 @@ public final class Tiling {
     listener.start(grid);
     int w = image.width();
     int h = image.height();
-    // the global prediction at processing resolution (not resized back: it is sampled where a tile needs it)
+    // the global prediction: the whole image at the processing resolution (resized here, so the family returns a
+    // map of that size whatever its matchInputRes rules are; it is sampled where a tile needs it)
     Map<Modality, Global> global = new LinkedHashMap<>();
     DensePrediction.Convention convention;
+    int res = grid.tileSize();
     try (PointerScope scope = new PointerScope()) {
-      DensePrediction g = estimator.predict(image, settings.toBuilder().matchInputRes(false).tiles(null).build(),
-          noise);
+      int gres = processingRes(estimator, settings);
+      PilImage small = downscaled(image, gres > 0 ? gres : res);
+      DensePrediction g = estimator.predict(small, settings.toBuilder().processingRes(Math.max(small.width(),
+          small.height())).matchInputRes(true).tiles(null).build(), noise);
       convention = g.convention();
       for (Modality m : g.names()) global.put(m, new Global(g.map(m)));
     }
     Scopes.returnFreedMemory();
     Map<Modality, Accumulator> acc = new LinkedHashMap<>();
-    for (Modality m : global.keySet()) acc.put(m, new Accumulator(m.channels(), w, h));
+    for (Modality m : global.keySet()) acc.put(m, new Accumulator(m, w, h));
     float[] weightSum = new float[w * h];
     for (int i = 0; i < grid.count(); i++) {
       int[] t = grid.tile(i);                               // {x, y, width, height}
@@ -188,12 +193,24 @@ public final class Tiling {
       Modality m = e.getKey();
       Accumulator a = e.getValue();
       a.normalise(weightSum);
-      if (m == Modality.NORMALS) a.unitVectors();
+      if (m == Modality.NORMALS) a.directionsWithBlendedLengths();
       if (m == Modality.DEPTH && align) a.clamp(global.get(m).min, global.get(m).max);
       maps.put(m, estimator.present(m, h, w, a.values, a.uncertainty, settings));
       e.setValue(null);                                     // the sums are the map now; let them go when done
     }
     return new DensePrediction(maps, convention);
+  }
+
+  /** {@code image} with its long edge {@code longEdge} (Pillow's resize; itself when it is not larger). */
+  static PilImage downscaled(PilImage image, int longEdge) {
+    int max = Math.max(image.width(), image.height());
+    if (max <= longEdge) return image;
+    int w = Math.max(1, (int) Math.round((double) image.width() * longEdge / max));
+    int h = Math.max(1, (int) Math.round((double) image.height() * longEdge / max));
+    // 16-bit grey is held clipped to 8 bits already: resize it as the 8-bit grey it is
+    PilImage src = image.mode() == PilImage.Mode.I ? new PilImage(PilImage.Mode.L, image.width(), image.height(),
+        image.pixels()) : image;
+    return marigold4j.image.PilResize.resize(src, w, h);
   }
 
   /** The pixels of tile {x, y, width, height} as an image of the same mode. */
@@ -281,15 +298,29 @@ public final class Tiling {
     int uncertaintyChannels;
     boolean uncertaintyMissing;
 
-    Accumulator(int channels, int w, int h) {
-      this.channels = channels;
+    /** The weighted sum of the vectors' lengths (normals only). */
+    float[] lengths;
+
+    Accumulator(Modality map, int w, int h) {
+      this.channels = map.channels();
       this.plane = w * h;
       this.values = new float[channels * plane];
+      if (map == Modality.NORMALS) lengths = new float[plane];
     }
 
     void add(int[] t, float[] weight, float[] v, float[] u, int w) {
       int tp = t[2] * t[3];
       addPlanes(values, channels, t, weight, v, w, tp);
+      if (lengths != null) {
+        float[] len = new float[tp];
+        for (int i = 0; i < tp; i++) {
+          double x = v[i];
+          double y = v[tp + i];
+          double z = v[2 * tp + i];
+          len[i] = (float) Math.sqrt(x * x + y * y + z * z);
+        }
+        addPlanes(lengths, 1, t, weight, len, w, tp);
+      }
       if (u == null) {
         uncertaintyMissing = true;
         return;
@@ -313,6 +344,7 @@ public final class Tiling {
 
     void normalise(float[] weightSum) {
       divide(values, channels, weightSum);
+      if (lengths != null) divide(lengths, 1, weightSum);
       if (uncertaintyMissing) uncertainty = null;            // some tile had none: no uncertainty for the image
       if (uncertainty != null) divide(uncertainty, uncertaintyChannels, weightSum);
     }
@@ -323,18 +355,25 @@ public final class Tiling {
       }
     }
 
-    /** Each pixel's (x, y, z) divided by its length: the blended vectors' direction. */
-    void unitVectors() {
+    /**
+     * Each pixel's blended vector (the weighted sum of the tiles' vectors: its direction) rescaled once to the
+     * weighted mean of the tiles' lengths: unit normals stay unit vectors, and where tiles disagree the vector is not
+     * shortened (the artefact of normalising or averaging per tile); a family whose normals are not unit vectors
+     * (Lotus' decoded image) keeps its lengths.
+     */
+    void directionsWithBlendedLengths() {
       for (int i = 0; i < plane; i++) {
         double x = values[i];
         double y = values[plane + i];
         double z = values[2 * plane + i];
         double n = Math.sqrt(x * x + y * y + z * z);
         if (n == 0) continue;
-        values[i] = (float) (x / n);
-        values[plane + i] = (float) (y / n);
-        values[2 * plane + i] = (float) (z / n);
+        double k = lengths[i] / n;
+        values[i] = (float) (x * k);
+        values[plane + i] = (float) (y * k);
+        values[2 * plane + i] = (float) (z * k);
       }
+      lengths = null;
     }
 
     void clamp(float min, float max) {

@@ -18,7 +18,8 @@ import marigold4j.random.NoiseSource;
 /**
  * A fake estimator for tiling tests: it predicts known fields over the whole image, so what tiling does to them is
  * visible. The image encodes each pixel's position (R, G: x, y mod 256; B: their high bits), so a tile's call knows
- * where the tile lies. The global call (matchInputRes false) gets the field itself; a tile's depth is distorted as a
+ * where the tile lies. The first call, the global prediction of the downscaled image, gets the field itself at the full
+ * image's size (tiling samples the global map at whatever size it comes); a tile's depth is distorted as a
  * real model's is, by an affine map per tile, (f - shift) / scale (recorded in {@link #tiles}), plus an optional tilt
  * across the tile that no affine alignment removes; a tile's normals optionally rotated about z by a per-tile angle.
  */
@@ -27,17 +28,23 @@ final class MapEstimator implements Estimator {
   record TileCall(int x, int y, int width, int height, double scale, double shift) {}
 
   final List<TileCall> tiles = new ArrayList<>();
+  /** Calls made, the global one included. */
+  int calls;
   private final Random random = new Random(19);
   private final double tilt;
   private final double rotation;
   private final boolean affine;
+  private final int width;
+  private final int height;
 
   /**
    * @param affine whether tiles get a random scale in [0.5, 2] and shift in [-0.5, 0.5]
    * @param tilt the amplitude of a random tilt across each tile's depth (0 for none)
    * @param rotation the amplitude (radians) of each tile's random rotation of the normals (0 for none)
    */
-  MapEstimator(boolean affine, double tilt, double rotation) {
+  MapEstimator(int width, int height, boolean affine, double tilt, double rotation) {
+    this.width = width;
+    this.height = height;
     this.affine = affine;
     this.tilt = tilt;
     this.rotation = rotation;
@@ -73,11 +80,11 @@ final class MapEstimator implements Estimator {
 
   @Override
   public DensePrediction predict(PilImage image, EstimatorSettings settings, NoiseSource noise) {
-    int x0 = image.sample(0, 0, 0) | (image.sample(0, 0, 2) & 0xf) << 8;
-    int y0 = image.sample(0, 0, 1) | (image.sample(0, 0, 2) >> 4) << 8;
-    int w = image.width();
-    int h = image.height();
-    boolean global = Boolean.FALSE.equals(settings.matchInputRes());
+    boolean global = calls++ == 0;
+    int x0 = global ? 0 : image.sample(0, 0, 0) | (image.sample(0, 0, 2) & 0xf) << 8;
+    int y0 = global ? 0 : image.sample(0, 0, 1) | (image.sample(0, 0, 2) >> 4) << 8;
+    int w = global ? width : image.width();
+    int h = global ? height : image.height();
     double scale = global || !affine ? 1 : 0.5 + 1.5 * random.nextDouble();
     double shift = global || !affine ? 0 : random.nextDouble() - 0.5;
     double slope = global ? 0 : tilt * (2 * random.nextDouble() - 1);

@@ -82,11 +82,11 @@ class TilingTest {
     assertThat(grid.columns()).isEqualTo(5);
     assertThat(grid.rows()).isEqualTo(3);
     double truth = seamRatio(truthDepth(), W, H, grid);
-    double blended = seamRatio(run(Tiling.standard(), new MapEstimator(true, 0.2, 0)).map(Modality.DEPTH).values(),
+    double blended = seamRatio(run(Tiling.standard(), new MapEstimator(W, H, true, 0.2, 0)).map(Modality.DEPTH).values(),
         W, H, grid);
-    double naive = seamRatio(run(new Tiling(false, TileGrid.Blend.HARD), new MapEstimator(true, 0.2, 0))
+    double naive = seamRatio(run(new Tiling(false, TileGrid.Blend.HARD), new MapEstimator(W, H, true, 0.2, 0))
         .map(Modality.DEPTH).values(), W, H, grid);
-    double alignedHard = seamRatio(run(new Tiling(true, TileGrid.Blend.HARD), new MapEstimator(true, 0.2, 0))
+    double alignedHard = seamRatio(run(new Tiling(true, TileGrid.Blend.HARD), new MapEstimator(W, H, true, 0.2, 0))
         .map(Modality.DEPTH).values(), W, H, grid);
     System.out.printf("seam ratio: truth %.3f, aligned+smooth %.3f, aligned+hard %.3f, naive %.3f%n", truth, blended,
         alignedHard, naive);
@@ -99,8 +99,8 @@ class TilingTest {
   @Test
   void normalSeamsStayBelowTheThresholdWhereHardCutsExceedIt() {
     TileGrid grid = new TileGrid(W, H, 96, 32);
-    float[] smooth = run(Tiling.standard(), new MapEstimator(false, 0, 0.3)).map(Modality.NORMALS).values();
-    float[] hard = run(new Tiling(true, TileGrid.Blend.HARD), new MapEstimator(false, 0, 0.3))
+    float[] smooth = run(Tiling.standard(), new MapEstimator(W, H, false, 0, 0.3)).map(Modality.NORMALS).values();
+    float[] hard = run(new Tiling(true, TileGrid.Blend.HARD), new MapEstimator(W, H, false, 0, 0.3))
         .map(Modality.NORMALS).values();
     double s = seamRatio(java.util.Arrays.copyOf(smooth, W * H), W, H, grid);        // the x component
     double n = seamRatio(java.util.Arrays.copyOf(hard, W * H), W, H, grid);
@@ -111,7 +111,7 @@ class TilingTest {
 
   @Test
   void alignmentRecoversEachTilesKnownScaleAndShift() {
-    MapEstimator e = new MapEstimator(true, 0, 0);
+    MapEstimator e = new MapEstimator(W, H, true, 0, 0);
     float[] got = run(Tiling.standard(), e).map(Modality.DEPTH).values();
     assertThat(e.tiles).hasSize(15);
     float[] truth = truthDepth();
@@ -163,8 +163,8 @@ class TilingTest {
 
   @Test
   void blendedNormalsAreUnitVectorsAndIdenticalTilesGiveTheInput() {
-    float[] same = run(Tiling.standard(), new MapEstimator(false, 0, 0)).map(Modality.NORMALS).values();
-    float[] rotated = run(Tiling.standard(), new MapEstimator(false, 0, 0.5)).map(Modality.NORMALS).values();
+    float[] same = run(Tiling.standard(), new MapEstimator(W, H, false, 0, 0)).map(Modality.NORMALS).values();
+    float[] rotated = run(Tiling.standard(), new MapEstimator(W, H, false, 0, 0.5)).map(Modality.NORMALS).values();
     int plane = W * H;
     double worstInput = 0;
     double worstUnit = 0;
@@ -185,7 +185,7 @@ class TilingTest {
 
   @Test
   void aOneTileGridReproducesTheEstimatorsOwnPrediction() {
-    MapEstimator e = new MapEstimator(false, 0, 0);
+    MapEstimator e = new MapEstimator(W, H, false, 0, 0);
     TileGrid one = new TileGrid(W, H, 320, 32);
     assertThat(one.count()).isEqualTo(1);
     DensePrediction tiled = Tiling.standard().run(e, MapEstimator.positions(W, H), EstimatorSettings.defaults(), null,
@@ -195,10 +195,10 @@ class TilingTest {
 
   @Test
   void anImageNoLargerThanTheProcessingResolutionIsPredictedUntiled() {
-    MapEstimator e = new MapEstimator(true, 0, 0);
+    MapEstimator e = new MapEstimator(64, 40, true, 0, 0);
     DensePrediction p = Tiling.predict(e, MapEstimator.positions(64, 40),
         EstimatorSettings.builder().tiles(TileSettings.DEFAULT).build(), null);
-    assertThat(e.tiles).as("one plain call, no global prediction, no tiles").hasSize(1);
+    assertThat(e.calls).as("one plain call, no global prediction, no tiles").isEqualTo(1);
     assertThat(p.map(Modality.DEPTH).width()).isEqualTo(64);
   }
 
@@ -247,7 +247,7 @@ class TilingTest {
 
   @Test
   void latentOptionsAreRefusedWithTiles() {
-    assertThatThrownBy(() -> Tiling.predict(new MapEstimator(false, 0, 0), MapEstimator.positions(W, H),
+    assertThatThrownBy(() -> Tiling.predict(new MapEstimator(W, H, false, 0, 0), MapEstimator.positions(W, H),
         TILED.toBuilder().outputLatent(true).build(), null)).hasMessageContaining("cannot be combined with --tiles");
   }
 

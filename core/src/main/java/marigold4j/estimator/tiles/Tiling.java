@@ -109,6 +109,33 @@ public final class Tiling {
     return new TileGrid(width, height, size, tiles.overlapFor(size));
   }
 
+  /**
+   * Pixels the model runs over for a tiled call: the global prediction's plus every tile's (the work of
+   * {@link marigold4j.estimator.WorkBudget#work} counts them all).
+   */
+  public static long workPixels(TileGrid grid, int processingRes) {
+    long tiles = (long) grid.count() * Math.min(grid.tileSize(), grid.width()) * Math.min(grid.tileSize(),
+        grid.height());
+    return marigold4j.estimator.WorkBudget.processingPixels(grid.width(), grid.height(), processingRes) + tiles;
+  }
+
+  /** The largest single call of a tiled call, in processing pixels: the global prediction or one tile. */
+  public static long peakPixels(TileGrid grid, int processingRes) {
+    return Math.max(marigold4j.estimator.WorkBudget.processingPixels(grid.width(), grid.height(), processingRes),
+        (long) Math.min(grid.tileSize(), grid.width()) * Math.min(grid.tileSize(), grid.height()));
+  }
+
+  /**
+   * Bytes of the image-sized state of a tiled call: per map and pixel its channels, an uncertainty of as many, the
+   * normals' lengths, the weight sum and the visualisation's 3 bytes, 4 bytes each (about 40 bytes per pixel for
+   * one three-channel map).
+   */
+  public static long stateBytes(TileGrid grid, java.util.List<Modality> maps) {
+    long perPixel = 4;                                     // the weight sum
+    for (Modality m : maps) perPixel += 4L * (2 * m.channels() + 1) + 3;
+    return perPixel * grid.width() * grid.height();
+  }
+
   private static int processingRes(Estimator estimator, EstimatorSettings settings) {
     Integer res = settings.processingRes() != null ? settings.processingRes() : estimator.defaults().processingRes();
     return res == null ? 0 : res;

@@ -114,7 +114,8 @@ final class PredictForm {
           + "(%d x %d image at processing_res %d: %.1f megapixels x %d bytes per pixel for model '%s'); the "
           + "server's budget is %.1f GB per request: choose a smaller processing_res", bytes / 1e9, size[0], size[1],
           s.processingRes(), pixels / 1e6, model.bytesPerProcessingPixel(), model.id(),
-          config.maxRequestBytes() / 1e9) + tiled);
+          config.maxRequestBytes() / 1e9) + (grid != null ? " (or a smaller tile_size;" + tiled.substring(1) + ")"
+          : ""));
     }
     double work = WorkBudget.work(workPixels, s.ensembleSize(), s.denoisingSteps());
     if (work > config.maxWork()) {

@@ -246,6 +246,21 @@ class TilingTest {
   }
 
   @Test
+  void theWrapperTilesEveryCallWithItsSettingsUnlessTheCallSetsItsOwn() {
+    try (TiledEstimator wrapped = new TiledEstimator(new MapEstimator(W, H, true, 0, 0), new TileSettings(96, 32))) {
+      float[] got = wrapped.predict(MapEstimator.positions(W, H), EstimatorSettings.defaults(), null)
+          .map(Modality.DEPTH).values();
+      assertThat(maxAbsDiff(got, truthDepth())).isLessThan(1e-5);
+      assertThat(((MapEstimator) wrapped.estimator()).tiles).hasSize(15);
+    }
+    try (TiledEstimator wrapped = new TiledEstimator(new MapEstimator(W, H, true, 0, 0), TileSettings.DEFAULT)) {
+      wrapped.predict(MapEstimator.positions(W, H), TILED, null);
+      assertThat(((MapEstimator) wrapped.estimator()).tiles).as("the call's 96 px tiles, not 64 px ones")
+          .hasSize(15);
+    }
+  }
+
+  @Test
   void latentOptionsAreRefusedWithTiles() {
     assertThatThrownBy(() -> Tiling.predict(new MapEstimator(W, H, false, 0, 0), MapEstimator.positions(W, H),
         TILED.toBuilder().outputLatent(true).build(), null)).hasMessageContaining("cannot be combined with --tiles");

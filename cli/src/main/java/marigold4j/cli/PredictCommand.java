@@ -18,6 +18,9 @@ import marigold4j.estimator.Estimators;
 import marigold4j.estimator.NonFiniteOutputException;
 import marigold4j.estimator.OutputFormats;
 import marigold4j.estimator.lotus.LotusFamily;
+import marigold4j.estimator.tiles.TileGrid;
+import marigold4j.estimator.tiles.TileSettings;
+import marigold4j.estimator.tiles.Tiling;
 import marigold4j.image.ImageInput;
 import marigold4j.image.Resize.Interpolation;
 import marigold4j.models.geowizard.GeoWizardConditioning.Domain;
@@ -313,6 +316,23 @@ public final class PredictCommand implements Callable<Integer> {
           + "video recipe, one common initial latent for the clip, frame t starting from (1 - B) common + B "
           + "(frame t-1's final latent); diffusers' example uses 0.1. 0 = off. Default: ${DEFAULT-VALUE}.")
   double latentBlend;
+  @Option(names = "--tiles",
+      description = "High-resolution images: a global prediction at the processing resolution plus overlapping "
+          + "tiles at the image's native resolution (each predicted at processing resolution = tile size), depth "
+          + "tiles aligned to the global prediction by least-squares scale and shift, blended with smooth weights; "
+          + "outputs at the input's size. An image not larger than the processing resolution is predicted as "
+          + "without --tiles. Ensembles run per tile.")
+  boolean tiles;
+
+  @Option(names = "--tile-size", paramLabel = "PX",
+      description = "With --tiles: the tile edge in input pixels (at least " + TileSettings.MIN_SIZE + "). "
+          + "Default: the processing resolution.")
+  Integer tileSize;
+
+  @Option(names = "--tile-overlap", paramLabel = "PX",
+      description = "With --tiles: the least overlap of neighbouring tiles in pixels, the width of the blending "
+          + "ramp (smaller than the tile). Default: a quarter of the tile size.")
+  Integer tileOverlap;
 
   /** Predicts one image and writes its files. */
   @FunctionalInterface
@@ -352,7 +372,8 @@ public final class PredictCommand implements Callable<Integer> {
         .resampleInput(resampleIn).resampleOutput(resampleOut).ensembleReduction(ensembleReduction)
         .ensembleRegularizerStrength(ensembleRegularizerStrength).ensembleMaxIter(ensembleMaxIter)
         .ensembleTol(ensembleTol).ensembleMaxRes(ensembleMaxRes).outputUncertainty(outputUncertainty)
-        .outputLatent(outputLatent).latents(latents).timestep(timestep).disparity(disparity).build();
+        .outputLatent(outputLatent).latents(latents).timestep(timestep).disparity(disparity)
+        .tiles(tileSettings()).build();
     LotusPipeline.Variant lotusMode = mode == null ? null : LotusPipeline.Variant.ofMode(mode);
     if (predictionType != null && !predictionType.equals("sample")) {
       throw new IllegalArgumentException("--prediction_type '" + predictionType + "': only 'sample' is supported "
@@ -409,9 +430,13 @@ public final class PredictCommand implements Callable<Integer> {
         throw new IllegalArgumentException("--latent-blend: " + detected.family().name() + " checkpoints take no "
             + "initial latents (diffusers' Marigold checkpoints do)");
       }
+      if (settings.tiles() != null) checkTiles(estimator, settings);
       int code = images.isEmpty() ? 0 : runAll(images, task, what, (image, name) -> {
         marigold4j.image.PilImage pil = ImageInput.read(image);
-        DensePrediction p = estimator.predict(pil, settings, noiseSource);
+        DensePrediction p;
+        try (TileProgress tileProgress = new TileProgress(name)) {
+          p = Tiling.predict(estimator, pil, settings, noiseSource, tileProgress);   // untiled without --tiles
+        }
         if (geometry != null) p = p.withScene(scene(geometry, p, pil, image, name));
         p.save(output, name);
       });
@@ -437,15 +462,84 @@ public final class PredictCommand implements Callable<Integer> {
       clips.add(new VideoClips.Clip(frames, true, fps));
     }
     if (clips.isEmpty()) return clips;
-    if (exr || pointCloud || mesh || metricDepth != null) {
-      throw new IllegalArgumentException("--exr, --point-cloud, --mesh and --metric-depth are for images, not for "
-          + "video clips");
+    if (exr || pointCloud || mesh || metricDepth != null || tiles) {
+      throw new IllegalArgumentException("--exr, --point-cloud, --mesh, --metric-depth and --tiles are for images, "
+          + "not for video clips");
     }
     if (latentBlend > 0 && latentsFile != null) {
       throw new IllegalArgumentException("--latent-blend and --latents exclude each other (the blend makes each "
           + "frame's initial latents)");
     }
     return clips;
+  }
+
+  /** --tiles and its options, checked before any load; null without --tiles. */
+  private TileSettings tileSettings() {
+    if (!tiles) {
+      if (tileSize != null || tileOverlap != null) {
+        throw new IllegalArgumentException((tileSize != null ? "--tile-size" : "--tile-overlap") + " needs --tiles");
+      }
+      return null;
+    }
+    TileSettings t = new TileSettings(tileSize, tileOverlap);
+    if (outputProcessingRes || outputLatent || latentsFile != null) {
+      throw new IllegalArgumentException("--tiles writes maps at the input's size from the whole image's tiles: it "
+          + "cannot be combined with --output-processing-res, --output-latent or --latents");
+    }
+    if (processingRes != null) {
+      if (processingRes == 0) {
+        throw new IllegalArgumentException("--tiles needs a processing resolution: --processing-res 0 already "
+            + "predicts at the native resolution");
+      }
+      t.overlapFor(t.sizeFor(processingRes));
+      if (t.sizeFor(processingRes) < TileSettings.MIN_SIZE) {
+        throw new IllegalArgumentException("--tiles: the tile size defaults to --processing-res " + processingRes
+            + ", below " + TileSettings.MIN_SIZE + " px: give --tile-size");
+      }
+    }
+    return t;
+  }
+
+  /** The tile options against the model's default processing resolution, once it is known (before any image). */
+  private static void checkTiles(Estimator estimator, EstimatorSettings settings) {
+    Integer res = settings.processingRes() != null ? settings.processingRes() : estimator.defaults().processingRes();
+    if (res == null || res <= 0) return;
+    TileSettings t = settings.tiles();
+    if (t.sizeFor(res) < TileSettings.MIN_SIZE) {
+      throw new IllegalArgumentException("--tiles: the tile size defaults to the processing resolution " + res
+          + ", below " + TileSettings.MIN_SIZE + " px: give --tile-size");
+    }
+    t.overlapFor(t.sizeFor(res));
+  }
+
+  /** Tile progress of one image: a line naming the grid, then a bar (or plain lines) over its tiles. */
+  private final class TileProgress implements Tiling.Listener, AutoCloseable {
+    private final String name;
+    private Progress progress;
+
+    TileProgress(String name) {
+      this.name = InputImages.printable(name);
+    }
+
+    @Override
+    public void start(TileGrid grid) {
+      PrintWriter err = spec.commandLine().getErr();
+      err.printf(Locale.ROOT, "%s: %dx%d in %d tiles of %d px (%d x %d, overlap at least %d px) and a global "
+          + "prediction%n", name, grid.width(), grid.height(), grid.count(), grid.tileSize(), grid.columns(),
+          grid.rows(), grid.overlap());
+      err.flush();
+      progress = Progress.start(name + " tiles", grid.count(), " tiles", err);
+    }
+
+    @Override
+    public void tileDone() {
+      progress.step("");
+    }
+
+    @Override
+    public void close() {
+      if (progress != null) progress.close();
+    }
   }
 
   /** The geometry options as a request, or null when none of --exr, --point-cloud, --mesh, --metric-depth is given. */

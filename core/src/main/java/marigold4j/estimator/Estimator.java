@@ -5,6 +5,7 @@ import java.util.List;
 import marigold4j.image.PilImage;
 import marigold4j.pipeline.Modality;
 import marigold4j.pipeline.Precision;
+import marigold4j.pipeline.Prediction;
 import marigold4j.random.NoiseSource;
 
 /**
@@ -50,6 +51,20 @@ public interface Estimator extends AutoCloseable {
    */
   default long[] latentShape(int height, int width, EstimatorSettings settings) {
     return null;
+  }
+
+  /**
+   * This estimator's prediction of {@code map} from values computed outside one call (tiling blends them): the
+   * visualisation and file layout {@link #predict} would give them. The default is run.py's (depth through the
+   * colormap over [0, 1], normals {@code (n + 1) / 2}); a family with its own visuals overrides it.
+   *
+   * @param values (C, H, W) in the map's range
+   * @param uncertainty (H, W) or (C, H, W), or null
+   */
+  default Prediction present(Modality map, int height, int width, float[] values, float[] uncertainty,
+      EstimatorSettings settings) {
+    String colorMap = settings.colorMap() != null ? settings.colorMap() : defaults().colorMap();
+    return marigold4j.estimator.tiles.Visuals.runPy(map, height, width, values, uncertainty, colorMap);
   }
 
   Precision precision();

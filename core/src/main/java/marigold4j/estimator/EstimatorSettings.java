@@ -32,13 +32,15 @@ import marigold4j.schedulers.SchedulerConfig.TimestepSpacing;
  * @param latents the initial prediction latents (float32 (N*E, 4T, h, w)) instead of noise
  * @param timestep the fixed UNet timestep of a single-step model (Lotus)
  * @param disparity the model predicts disparity: the depth visualisation's colours are reversed (Lotus)
+ * @param tiles tiled high-resolution inference (null = untiled); applied by
+ *     {@link marigold4j.estimator.tiles.Tiling#predict}, which estimators' own {@code predict} ignore
  */
 public record EstimatorSettings(Integer denoisingSteps, Integer ensembleSize, Integer processingRes,
     Boolean matchInputRes, Interpolation resample, Integer batchSize, String colorMap, NoiseType noise,
     TimestepSpacing timestepSpacing, Domain domain, Interpolation resampleInput, Interpolation resampleOutput,
     String ensembleReduction, Double ensembleRegularizerStrength, Integer ensembleMaxIter, Double ensembleTol,
     Integer ensembleMaxRes, Boolean outputUncertainty, Boolean outputLatent, marigold4j.image.Npy.Array latents,
-    Integer timestep, Boolean disparity) {
+    Integer timestep, Boolean disparity, marigold4j.estimator.tiles.TileSettings tiles) {
   /** Checks the values that are set; every error names the setting as the command line spells it. */
   public EstimatorSettings {
     if (denoisingSteps != null && denoisingSteps < 1) {
@@ -110,6 +112,7 @@ public record EstimatorSettings(Integer denoisingSteps, Integer ensembleSize, In
     b.latents = latents;
     b.timestep = timestep;
     b.disparity = disparity;
+    b.tiles = tiles;
     return b;
   }
 
@@ -137,6 +140,7 @@ public record EstimatorSettings(Integer denoisingSteps, Integer ensembleSize, In
     private marigold4j.image.Npy.Array latents;
     private Integer timestep;
     private Boolean disparity;
+    private marigold4j.estimator.tiles.TileSettings tiles;
 
     private Builder() {}
 
@@ -250,11 +254,17 @@ public record EstimatorSettings(Integer denoisingSteps, Integer ensembleSize, In
       return this;
     }
 
+    /** Tiled high-resolution inference, or null for none. */
+    public Builder tiles(marigold4j.estimator.tiles.TileSettings v) {
+      tiles = v;
+      return this;
+    }
+
     public EstimatorSettings build() {
       return new EstimatorSettings(denoisingSteps, ensembleSize, processingRes, matchInputRes, resample, batchSize,
           colorMap, noise, timestepSpacing, domain, resampleInput, resampleOutput, ensembleReduction,
           ensembleRegularizerStrength, ensembleMaxIter, ensembleTol, ensembleMaxRes, outputUncertainty, outputLatent,
-          latents, timestep, disparity);
+          latents, timestep, disparity, tiles);
     }
   }
 }

@@ -88,7 +88,7 @@ public final class EstimatorServedModel implements ServedModel {
     if (lastCall != null && lastCall.sameAs(image, settings, seed)) {
       p = lastPrediction;
     } else {
-      p = estimator.predict(image, settings, estimator.seeded(seed));
+      p = marigold4j.estimator.tiles.Tiling.predict(estimator, image, settings, estimator.seeded(seed));
       if (estimator.maps().size() > 1) {
         lastCall = new Call(image, settings, seed);
         lastPrediction = p;

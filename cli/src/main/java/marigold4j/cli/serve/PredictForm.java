@@ -97,19 +97,32 @@ final class PredictForm {
     long pixels = WorkBudget.processingPixels(size[0], size[1], s.processingRes());
     int batch = s.batchSize() != null && s.batchSize() > 0 ? s.batchSize() : 1;
     long bytes = WorkBudget.memory(pixels, model.bytesPerProcessingPixel(), batch);
+    long workPixels = pixels;
+    String tiled = "";
+    marigold4j.estimator.tiles.TileGrid grid = marigold4j.estimator.tiles.Tiling.grid(size[0], size[1],
+        s.processingRes(), s.tiles());
+    if (grid != null) {
+      // one call at a time (the global prediction or a tile) plus the image-sized sums; every call's work
+      bytes = WorkBudget.memory(marigold4j.estimator.tiles.Tiling.peakPixels(grid, s.processingRes()),
+          model.bytesPerProcessingPixel(), batch) + marigold4j.estimator.tiles.Tiling.stateBytes(grid, model.tasks());
+      workPixels = marigold4j.estimator.tiles.Tiling.workPixels(grid, s.processingRes());
+      tiled = String.format(Locale.ROOT, ", tiled: %d tiles of %d px and a global prediction", grid.count(),
+          grid.tileSize());
+    }
     if (bytes > config.maxRequestBytes()) {
       throw new HttpError(413, String.format(Locale.ROOT, "this request would need about %.1f GB of memory "
           + "(%d x %d image at processing_res %d: %.1f megapixels x %d bytes per pixel for model '%s'); the "
           + "server's budget is %.1f GB per request: choose a smaller processing_res", bytes / 1e9, size[0], size[1],
           s.processingRes(), pixels / 1e6, model.bytesPerProcessingPixel(), model.id(),
-          config.maxRequestBytes() / 1e9));
+          config.maxRequestBytes() / 1e9) + (grid != null ? " (or a smaller tile_size;" + tiled.substring(1) + ")"
+          : ""));
     }
-    double work = WorkBudget.work(pixels, s.ensembleSize(), s.denoisingSteps());
+    double work = WorkBudget.work(workPixels, s.ensembleSize(), s.denoisingSteps());
     if (work > config.maxWork()) {
       throw new HttpError(422, String.format(Locale.ROOT, "this request asks for %.0f units of work (%.2f "
-          + "processing megapixels x ensemble %d x (%d steps + 2)); the server's budget is %.0f per request: "
-          + "lower processing_res, ensemble_size or denoising_steps", work, pixels / 1e6, s.ensembleSize(),
-          s.denoisingSteps(), config.maxWork()));
+          + "processing megapixels x ensemble %d x (%d steps + 2)%s); the server's budget is %.0f per request: "
+          + "lower processing_res, ensemble_size or denoising_steps%s", work, workPixels / 1e6, s.ensembleSize(),
+          s.denoisingSteps(), tiled, config.maxWork(), grid != null ? ", or send without tiles" : ""));
     }
   }
 
@@ -247,7 +260,44 @@ final class PredictForm {
     }
     // only what the API offers; the rest stays the model's default
     return EstimatorSettings.builder().processingRes(res).ensembleSize(ens).denoisingSteps(steps).noise(noise)
-        .domain(model.hasDomains() ? domain : null).outputUncertainty(uncertainty).build();
+        .domain(model.hasDomains() ? domain : null).outputUncertainty(uncertainty).tiles(tiles(form, res, config))
+        .build();
+  }
+
+  /** {@code tiles=true} with optional {@code tile_size} and {@code tile_overlap} (pixels), as {@code predict --tiles}. */
+  private static marigold4j.estimator.tiles.TileSettings tiles(Map<String, Multipart.Part> form, int res,
+      DemoServer.Config config) {
+    boolean on = false;
+    if (form.containsKey("tiles") && !text(form, "tiles").isEmpty()) {
+      String v = text(form, "tiles").toLowerCase(Locale.ROOT);
+      if (!List.of("true", "false", "1", "0", "on", "off").contains(v)) {
+        throw new HttpError(400, "tiles must be true or false, got '" + abbreviate(v) + "'");
+      }
+      on = List.of("true", "1", "on").contains(v);
+    }
+    boolean sized = form.containsKey("tile_size") && !text(form, "tile_size").isEmpty();
+    boolean overlapped = form.containsKey("tile_overlap") && !text(form, "tile_overlap").isEmpty();
+    if (!on) {
+      if (sized || overlapped) throw new HttpError(400, (sized ? "tile_size" : "tile_overlap") + " needs tiles=true");
+      return null;
+    }
+    if (res == 0) throw new HttpError(400, "tiles=true needs a processing_res (0 is the native resolution already)");
+    Integer size = sized ? intField(form, "tile_size", 0, marigold4j.estimator.tiles.TileSettings.MIN_SIZE,
+        config.maxProcessingRes()) : null;
+    Integer overlap = overlapped ? intField(form, "tile_overlap", 0, 0, config.maxProcessingRes()) : null;
+    try {
+      marigold4j.estimator.tiles.TileSettings t = new marigold4j.estimator.tiles.TileSettings(size, overlap);
+      t.overlapFor(t.sizeFor(res));
+      if (t.sizeFor(res) < marigold4j.estimator.tiles.TileSettings.MIN_SIZE) {
+        throw new IllegalArgumentException("the tile size defaults to processing_res " + res + ", below "
+            + marigold4j.estimator.tiles.TileSettings.MIN_SIZE + " px: give tile_size");
+      }
+      return t;
+    } catch (IllegalArgumentException e) {
+      // the core's messages name the command line's options
+      throw new HttpError(400, e.getMessage().replace("--tile-size", "tile_size").replace("--tile-overlap",
+          "tile_overlap"));
+    }
   }
 
   /** Width and height from the image header, before anything is decoded. */

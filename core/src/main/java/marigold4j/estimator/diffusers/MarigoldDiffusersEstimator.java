@@ -196,6 +196,34 @@ public final class MarigoldDiffusersEstimator implements Estimator {
     return new DensePrediction(ordered, DensePrediction.Convention.DIFFUSERS, latent);
   }
 
+  /**
+   * diffusers' visuals, as {@link #predict} gives them: {@code visualize_depth} over [0, 1], {@code visualize_normals},
+   * {@code visualize_intrinsics} of a target or of one scalar property of a stack.
+   */
+  @Override
+  public Prediction present(Modality m, int height, int width, float[] values, float[] uncertainty,
+      EstimatorSettings settings) {
+    String cmap = settings.colorMap() != null ? MarigoldVisuals.requireColorMap(settings.colorMap())
+        : pipeline.task() == Task.INTRINSICS ? "binary" : "Spectral";
+    byte[] colored;
+    if (m == Modality.DEPTH) {
+      colored = MarigoldVisuals.depth(values, 0, 1, cmap);
+    } else if (m == Modality.NORMALS) {
+      colored = MarigoldVisuals.normals(values, height, width, false, false, false);
+    } else {
+      IntrinsicTarget target = pipeline.targets().stream().filter(t -> t.name().equals(m.cliName())).findFirst()
+          .orElse(null);
+      if (target != null) {
+        colored = MarigoldVisuals.intrinsicTarget(values, height, width, target.space(), target.upToScale());
+      } else {
+        IntrinsicTarget prop = pipeline.property(m.cliName());
+        colored = MarigoldVisuals.intrinsicSubTarget(values, prop.space(), prop.upToScale(), cmap);
+      }
+    }
+    return Prediction.of(m, height, width, values, colored, uncertainty,
+        marigold4j.estimator.tiles.Visuals.uncertaintyShape(uncertainty, height, width));
+  }
+
   /** The typed pipeline underneath, for callers of its own API. */
   public MarigoldDiffusersPipeline pipeline() {
     return pipeline;

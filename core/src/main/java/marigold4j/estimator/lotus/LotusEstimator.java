@@ -124,6 +124,16 @@ public final class LotusEstimator implements Estimator {
     }
   }
 
+  /** infer.py's visuals: depth min-max coloured with Spectral (reversed for disparity), normals (n + 1) / 2. */
+  @Override
+  public Prediction present(Modality m, int height, int width, float[] values, float[] uncertainty,
+      EstimatorSettings settings) {
+    if (m == Modality.DEPTH) {
+      return LotusPipeline.depthPrediction(values, height, width, options(settings).disparity(), uncertainty);
+    }
+    return LotusPipeline.normalsPrediction(values, height, width, uncertainty);
+  }
+
   /** The typed pipeline underneath, for callers of its own API. */
   public LotusPipeline pipeline() {
     return pipeline;

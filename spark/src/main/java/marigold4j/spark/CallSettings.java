@@ -17,12 +17,10 @@ public record CallSettings(Integer denoiseSteps, int ensembleSize, Integer proce
     String noise, String timestepSpacing, String domain, String ensembleReduction, boolean outputUncertainty,
     Integer timestep, Boolean disparity, long seed) implements Serializable {
 
-  /** Checks every value as {@code predict} does (the message names the option), before any Spark job starts. */
-  public CallSettings {
-    toEstimatorSettings();
-  }
-
-  /** The core's settings for these values. */
+  /**
+   * The core's settings for these values; every value is checked as {@code predict} checks it (the message names the
+   * option), so the driver calls it once before any Spark job starts.
+   */
   public EstimatorSettings toEstimatorSettings() {
     Interpolation resample = marigoldResample(resampleMethod);
     Interpolation resampleIn = Interpolation.fromTorchName(resampleMethodInput != null ? resampleMethodInput

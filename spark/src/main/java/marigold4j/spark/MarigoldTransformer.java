@@ -218,11 +218,13 @@ public final class MarigoldTransformer extends Transformer implements DefaultPar
 
   /** The per-image settings these params give (checked: an invalid value fails here, naming the option). */
   public CallSettings callSettings() {
-    return new CallSettings(unsetIfNegative(denoiseSteps), (Integer) getOrDefault(ensembleSize),
+    CallSettings s = new CallSettings(unsetIfNegative(denoiseSteps), (Integer) getOrDefault(ensembleSize),
         unsetIfNegative(processingRes), (Boolean) getOrDefault(outputProcessingRes), getOrDefault(resampleMethod),
         null, null, (Integer) getOrDefault(batchSize), blankToNull(getOrDefault(colorMap)), getOrDefault(noise),
         getOrDefault(timestepSpacing), getOrDefault(domain), blankToNull(getOrDefault(ensembleReduction)),
         (Boolean) getOrDefault(outputUncertainty), null, null, (Long) getOrDefault(seed));
+    s.toEstimatorSettings();
+    return s;
   }
 
   /** What the checkpoint predicts, in the convention of its family's files (read on the driver, once per key). */
@@ -248,7 +250,8 @@ public final class MarigoldTransformer extends Transformer implements DefaultPar
   public List<OutputColumn> outputColumns(Map<String, String> hadoopConf) {
     Description d = describe(hadoopConf);
     String[] f = getOrDefault(formats);
-    return OutputColumn.of(d.maps(), d.convention(), f.length == 0 ? null : Arrays.asList(f));
+    return OutputColumn.of(d.maps(), d.convention(), f.length == 0 ? null : Arrays.asList(f),
+        (Integer) getOrDefault(ensembleSize) > 1);
   }
 
   @Override

@@ -42,19 +42,26 @@ public record OutputColumn(String map, String kind, String folder, String suffix
     return OutputFormats.find(m, kind).orElseThrow();
   }
 
+  /** The formats written when none are asked for: predict's files, and the uncertainty of ensembles. */
+  static boolean byDefault(OutputFormat f, boolean ensemble) {
+    return !f.optional() || (ensemble && (f.kind().equals("uncertainty") || f.kind().equals("uncertainty_npy")));
+  }
+
   /**
-   * The columns for {@code kinds} (null = every file {@code predict} writes) of an estimator with {@code maps}: each
+   * The columns for {@code kinds} (null = every file {@code predict} always writes, plus the uncertainty files when
+   * {@code ensemble}; latents and 3D files are never columns) of an estimator with {@code maps}: each
    * kind that applies to a map under {@code convention} and that {@code predict} writes, in {@code predict}'s order.
    * Formats streamed to disk (3D files) are not columns.
    *
    * @throws IllegalArgumentException naming a kind that no map of the checkpoint has
    */
-  public static List<OutputColumn> of(List<Modality> maps, Convention convention, List<String> kinds) {
+  public static List<OutputColumn> of(List<Modality> maps, Convention convention, List<String> kinds,
+      boolean ensemble) {
     List<OutputColumn> out = new ArrayList<>();
     for (Modality m : maps) {
       if (kinds != null && kinds.contains(VALUES)) out.add(new OutputColumn(m.folderPrefix(), VALUES, null, null));
       for (OutputFormat f : OutputFormats.all()) {
-        if (f.streamed() || (kinds != null && !kinds.contains(f.kind()))) continue;
+        if (f.streamed() || (kinds == null ? !byDefault(f, ensemble) : !kinds.contains(f.kind()))) continue;
         if (!f.appliesTo(m, convention) || !convention.writes(f.folder(m))) continue;
         out.add(new OutputColumn(m.folderPrefix(), f.kind(), convention.folder(f, m), convention.suffix(f, m)));
       }
@@ -63,7 +70,7 @@ public record OutputColumn(String map, String kind, String folder, String suffix
       for (String k : kinds) {
         if (out.stream().noneMatch(c -> c.kind().equals(k))) {
           throw new IllegalArgumentException("--formats " + k + ": not an output of this checkpoint (its maps "
-              + maps.stream().map(Modality::cliName).toList() + " have " + OutputColumn.of(maps, convention, null)
+              + maps.stream().map(Modality::cliName).toList() + " have " + OutputColumn.of(maps, convention, null, true)
               .stream().map(OutputColumn::kind).distinct().toList() + " and " + VALUES + ")");
         }
       }

@@ -266,10 +266,12 @@ public final class SparkPredict implements Callable<Integer> {
     String what = String.join("+", d.maps().stream().map(Modality::cliName).toList());
 
     Dataset<Row> images = listInputs(spark);
-    long total = images.count();
+    // one job counts the inputs and their distinct names (a second one only when names repeat or outputs exist)
+    Row counts = images.agg(functions.count(functions.lit(1)), functions.countDistinct(images.col("name"))).first();
+    long total = counts.getLong(0);
     Dataset<Row> todo = images;
     if (skipExisting) todo = parquet ? notInParquet(spark, images) : notWritten(spark, images, d);
-    long remaining = todo.count();
+    long remaining = todo == images ? total : todo.count();
     if (remaining < total) {
       err.printf("--skip-existing: %d of %d images already have their outputs%n", total - remaining, total);
     }
@@ -278,7 +280,7 @@ public final class SparkPredict implements Callable<Integer> {
       summary = new Summary(total, total, 0, List.of());
       return 0;
     }
-    if (!parquet) warnDuplicateNames(todo, err);
+    if (!parquet && counts.getLong(1) < total) warnDuplicateNames(todo, err);
     err.printf("Predicting %s for %d images with %s (%s) on %s%n", what, remaining, checkpoint,
         d.folder(), spark.sparkContext().master());
     err.flush();

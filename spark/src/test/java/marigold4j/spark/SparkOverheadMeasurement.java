@@ -15,7 +15,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Images/s through {@code spark-predict} (local[2], files output, the whole job: listing, skip check, prediction,
- * commit) against {@code predict}'s per-image loop in the same JVM (its model load not counted), same checkpoint, settings and engine threads;
+ * commit) against {@code predict}'s per-image loop in the same JVM (its model load not counted), same checkpoint,
+ * settings and engine threads;
  * runs alternate and the median of each is reported (docs/performance.md). Not part of the suite (its name does not
  * end in Test): {@code -Dtest=SparkOverheadMeasurement}; {@code -Dimages=N -Dres=PX -Drounds=R} size it.
  */

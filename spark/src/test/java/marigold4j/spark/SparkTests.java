@@ -72,7 +72,9 @@ final class SparkTests {
   static Map<String, byte[]> tree(Path dir) {
     Map<String, byte[]> out = new TreeMap<>();
     try (Stream<Path> s = Files.walk(dir)) {
-      for (Path p : s.filter(Files::isRegularFile).toList()) out.put(dir.relativize(p).toString(), Files.readAllBytes(p));
+      for (Path p : s.filter(Files::isRegularFile).toList()) {
+        out.put(dir.relativize(p).toString(), Files.readAllBytes(p));
+      }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

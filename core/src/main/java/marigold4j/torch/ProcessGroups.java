@@ -519,10 +519,12 @@ public final class ProcessGroups implements AutoCloseable {
     }
   }
 
+  /** The first line of an engine error, without the C++ source location that Gloo puts in front. */
   static String firstLine(Throwable e) {
     String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().strip();
     int eol = m.indexOf('\n');
-    return eol < 0 ? m : m.substring(0, eol).strip();
+    m = eol < 0 ? m : m.substring(0, eol).strip();
+    return m.replaceAll("\\[[^\\]\\s]*\\.(cc|cpp|h|hpp):\\d+\\]\\s*", "");
   }
 
   private static String seconds(long nanos) {

@@ -31,9 +31,10 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>Tolerances. Two ranks of micro-batch 1 compute the same mean gradient as one rank of micro-batch 2, in a
  * different float32 order: each rank's UNet, VAE and loss run on one sample instead of two (other kernel blockings),
- * and the two halves are summed by the all-reduce and halved instead of summed inside the loss' mean. Each of those
- * roundings is a few float32 ulps of values of order 1, so the losses and gradient norms agree to a relative 1e-5
- * (measured: about 1e-7). The weights after AdamW agree far tighter than the learning rate, except where a gradient
+ * and the two halves are summed by the all-reduce and halved instead of summed inside the loss' mean. The loss is a
+ * mean of a few thousand values of order 1: a relative 1e-5 covers its float32 rounding (measured: 6e-8). The
+ * gradient norm sums the squares of about 10^6 components, each rounded differently: sqrt(10^6) x 6e-8 = 6e-5, so
+ * 1e-4 relative (measured: 2.2e-6). The weights after AdamW agree far tighter than the learning rate, except where a gradient
  * component is so close to 0 that its rounding flips the sign of Adam's normalised step m / sqrt(v): such a weight can
  * move by up to lr in the other direction per step. So the bound on any weight is 2 x lr x steps (plus float32
  * rounding), and the RMS difference over all weights must stay below 1 % of the RMS change the training made.
@@ -42,15 +43,38 @@ class DataParallelTrainingTest {
   static final Path DEPTH = Golden.fixtures().resolve("checkpoints/tiny-marigold-depth");
   private static final double LR = 3e-5;
 
+  /** Steps, accumulation and clipping of both tests; the uninterrupted run saves checkpoint-2. */
+  private static final int STEPS = 3;
+  private static final int ACCUMULATION = 2;
+  private static final double MAX_GRAD_NORM = 0.25;   // the golden fixtures' clipping case: clipping is active
+  @TempDir static Path shared;
+  private static Job uninterrupted;
+
   @TempDir Path tmp;
+
+  /** Two ranks, micro-batch 1, {@link #STEPS} steps, checkpoint-2 (run once, used by both tests). */
+  private static synchronized Job uninterrupted() throws Exception {
+    if (uninterrupted == null) {
+      Path out = Files.createDirectories(shared.resolve("full"));
+      uninterrupted = Job.start(out, 2, STEPS, ACCUMULATION, 2, MAX_GRAD_NORM, "fresh", Map.of());
+      uninterrupted.dir = out;
+      uninterrupted.awaitSuccess(300);
+    }
+    return uninterrupted;
+  }
 
   @Test
   void twoRanksOfMicroBatchOneTrainLikeOneRankOfMicroBatchTwo() throws Exception {
-    int steps = 3;
-    int accumulation = 2;
-    double maxGradNorm = 0.25;   // the golden fixtures' clipping case: clipping is active on the averaged gradient
-    Path out = Files.createDirectories(tmp.resolve("dp"));
-    Job job = Job.start(out, 2, steps, accumulation, 1000, maxGradNorm, "fresh", Map.of());
+    int steps = STEPS;
+    int accumulation = ACCUMULATION;
+    double maxGradNorm = MAX_GRAD_NORM;
+    CompletableFuture<Job> job = CompletableFuture.supplyAsync(() -> {
+      try {
+        return uninterrupted();
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
 
     // the reference: one process, micro-batch 2 (both samples of each recorded batch), same options otherwise
     List<double[]> reference = new ArrayList<>();
@@ -66,17 +90,18 @@ class DataParallelTrainingTest {
       single = copy(TrainingCheckpoints.unetStateDict(model));
     }
 
-    job.awaitSuccess(240);
-    List<double[]> dp = job.steps(0);
+    Job two = job.get(300, TimeUnit.SECONDS);
+    Path out = two.dir;
+    List<double[]> dp = two.steps(0);
     assertThat(dp).hasSize(steps);
-    assertThat(job.steps(1)).as("rank 1 logs the same averaged values").usingRecursiveComparison().isEqualTo(dp);
+    assertThat(two.steps(1)).as("rank 1 logs the same averaged values").usingRecursiveComparison().isEqualTo(dp);
     for (int s = 0; s < steps; s++) {
       System.out.printf("step %d: loss %.9f vs %.9f, grad norm %.9f vs %.9f%n", s + 1, dp.get(s)[0],
           reference.get(s)[0], dp.get(s)[1], reference.get(s)[1]);
       assertThat(dp.get(s)[0]).as("loss of step " + (s + 1)).isCloseTo(reference.get(s)[0],
           org.assertj.core.data.Percentage.withPercentage(1e-3));
       assertThat(dp.get(s)[1]).as("gradient norm of step " + (s + 1)).isCloseTo(reference.get(s)[1],
-          org.assertj.core.data.Percentage.withPercentage(1e-3));
+          org.assertj.core.data.Percentage.withPercentage(1e-2));
     }
     assertThat(reference.get(2)[1]).as("clipping was active").isGreaterThan(maxGradNorm);
 
@@ -107,16 +132,15 @@ class DataParallelTrainingTest {
 
   @Test
   void aKilledRankStopsTheOtherNamingItAndAResumeReproducesTheUninterruptedRun() throws Exception {
-    int steps = 3;
-    // uninterrupted: 3 steps, checkpoint after step 2
-    Path full = Files.createDirectories(tmp.resolve("full"));
-    Job a = Job.start(full, 2, steps, 1, 2, 1.0, "fresh", Map.of());
-    a.awaitSuccess(240);
+    int steps = STEPS;
+    Job a = uninterrupted();
+    Path full = a.dir;
 
     // interrupted: rank 1 is killed (SIGKILL) once it has finished step 3; checkpoint-2 is complete by then
     Path cut = Files.createDirectories(tmp.resolve("cut"));
     long timeout = 20;
-    Job b = Job.start(cut, 2, 10, 1, 2, 1.0, "fresh", Map.of("DIST_TIMEOUT", Long.toString(timeout)));
+    Job b = Job.start(cut, 2, 10, ACCUMULATION, 2, MAX_GRAD_NORM, "fresh", Map.of("DIST_TIMEOUT",
+        Long.toString(timeout)));
     b.awaitLine(1, "step 3 ", 240);
     b.procs.get(1).destroyForcibly();
     long killed = System.nanoTime();
@@ -133,7 +157,7 @@ class DataParallelTrainingTest {
     assertThat(cut.resolve("checkpoint-2/random_states_1.json")).exists();
 
     // resume with two ranks from the last checkpoint: the same step 3 and the same weights
-    Job c = Job.start(cut, 2, steps, 1, 2, 1.0, "resume", Map.of());
+    Job c = Job.start(cut, 2, steps, ACCUMULATION, 2, MAX_GRAD_NORM, "resume", Map.of());
     c.awaitSuccess(240);
     assertThat(c.stdout(0)).contains("resumed checkpoint-2");
     assertThat(c.steps(0)).hasSize(1);
@@ -158,6 +182,7 @@ class DataParallelTrainingTest {
     final List<Process> procs = new ArrayList<>();
     final List<StringBuffer> out = new ArrayList<>();
     final List<StringBuffer> err = new ArrayList<>();
+    Path dir;
 
     static Job start(Path dir, int world, long steps, int accumulation, long checkpointing, double maxGradNorm,
         String mode, Map<String, String> env) throws IOException {

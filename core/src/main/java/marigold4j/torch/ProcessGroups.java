@@ -234,7 +234,10 @@ public final class ProcessGroups implements AutoCloseable {
     } else if (isLoopback(c.masterAddr())) {
       device = ProcessGroupGloo.createDeviceForHostname("127.0.0.1");
     } else {
-      device = ProcessGroupGloo.createDefaultDevice();
+      // the address of the interface that routes to the master (torch resolves the host name instead, which fails
+      // on hosts whose name maps to another or no interface); GLOO_SOCKET_IFNAME overrides it as in torch
+      String local = localAddressTowards(c.masterAddr(), c.masterPort());
+      device = local == null ? ProcessGroupGloo.createDefaultDevice() : ProcessGroupGloo.createDeviceForHostname(local);
     }
     o.devices(new GlooDeviceVector(device));
     return new ProcessGroupGloo(store, c.rank(), c.worldSize(), o);
@@ -244,6 +247,17 @@ public final class ProcessGroups implements AutoCloseable {
     org.bytedeco.pytorch.nccl.ProcessGroupNCCL.Options o = org.bytedeco.pytorch.nccl.ProcessGroupNCCL.Options.create();
     o.timeout(new Milliseconds(ms));
     return new org.bytedeco.pytorch.nccl.ProcessGroupNCCL(store, c.rank(), c.worldSize(), o);
+  }
+
+  /** This host's address on the route to {@code host} (no packet is sent), or null. */
+  private static String localAddressTowards(String host, int port) {
+    try (java.net.DatagramSocket s = new java.net.DatagramSocket()) {
+      s.connect(java.net.InetAddress.getByName(host), port);
+      java.net.InetAddress a = s.getLocalAddress();
+      return a == null || a.isAnyLocalAddress() ? null : a.getHostAddress();
+    } catch (java.io.IOException e) {
+      return null;
+    }
   }
 
   private static boolean isLoopback(String host) {

@@ -156,6 +156,13 @@ final class DistributedLauncher {
 
   /** The worker's command line: this JVM's java, options and class path, the train command without launch options. */
   static List<String> workerCommand(List<String> trainArgs) {
+    List<String> args = new ArrayList<>(List.of("train"));
+    args.addAll(withoutLaunchOptions(trainArgs));
+    return javaCommand(args);
+  }
+
+  /** {@code marigold4j <args>} in a new JVM like this one (the same java, JVM options and class path). */
+  static List<String> javaCommand(List<String> args) {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
@@ -166,8 +173,7 @@ final class DistributedLauncher {
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
     cmd.add(Main.class.getName());
-    cmd.add("train");
-    cmd.addAll(withoutLaunchOptions(trainArgs));
+    cmd.addAll(args);
     return cmd;
   }
 

@@ -88,10 +88,11 @@ class MultiNodeRendezvousTest {
     List<CompletableFuture<String[]>> nodes = new ArrayList<>();
     List<Process> procs = new ArrayList<>();
     for (int node = 0; node < 2; node++) {
-      List<String> args = new ArrayList<>(train);
+      List<String> args = new ArrayList<>(List.of("train"));
+      args.addAll(train);
       args.addAll(List.of("--node-rank", Integer.toString(node)));
       List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", node == 0 ? NS0 : NS1));
-      List<String> java = DistributedLauncher.workerCommand(args);
+      List<String> java = DistributedLauncher.javaCommand(args);
       cmd.addAll(java);
       Process p = new ProcessBuilder(cmd).start();
       procs.add(p);

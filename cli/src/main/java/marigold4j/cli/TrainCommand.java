@@ -11,6 +11,9 @@ import marigold4j.pipeline.Modality;
 import marigold4j.pipeline.NoiseType;
 import marigold4j.pipeline.Precision;
 import marigold4j.torch.Engine;
+import java.time.Duration;
+import marigold4j.torch.ProcessGroups;
+import marigold4j.train.DataParallel;
 import marigold4j.train.E2EFTModel;
 import marigold4j.train.E2EFTTrainable;
 import marigold4j.train.E2EFTTrainer;
@@ -165,9 +168,90 @@ public final class TrainCommand implements Callable<Integer> {
       description = "Background threads decoding training images (default: ${DEFAULT-VALUE}).")
   int dataWorkers;
 
+  @Option(names = "--nproc-per-node", paramLabel = "N",
+      description = "Data-parallel training as torchrun: start N worker processes on this node (one per GPU, or CPU "
+          + "workers) and supervise them; the world size is --nnodes x N. Each rank trains on its own shard of "
+          + "every global batch; the effective batch is --train-batch-size x --gradient-accumulation-steps x world "
+          + "size. Without it, a process whose environment has WORLD_SIZE, RANK, LOCAL_RANK, MASTER_ADDR, "
+          + "MASTER_PORT (torchrun, Slurm, Kubernetes PyTorchJob) is one worker of such a job.")
+  Integer nprocPerNode;
+
+  @Option(names = "--nnodes", defaultValue = "1", paramLabel = "M",
+      description = "Machines in the job (with --nproc-per-node; default: ${DEFAULT-VALUE}).")
+  int nnodes;
+
+  @Option(names = "--node-rank", defaultValue = "0", paramLabel = "R",
+      description = "This machine's index, 0..M-1; node 0 hosts the rendezvous (default: ${DEFAULT-VALUE}).")
+  int nodeRank;
+
+  @Option(names = "--master-addr", defaultValue = "127.0.0.1", paramLabel = "HOST",
+      description = "Address of node 0, where rank 0 hosts the rendezvous store (default: ${DEFAULT-VALUE}).")
+  String masterAddr;
+
+  @Option(names = "--master-port", defaultValue = "29500", paramLabel = "PORT",
+      description = "TCP port of the rendezvous on node 0 (default: ${DEFAULT-VALUE}).")
+  int masterPort;
+
+  @Option(names = "--backend", paramLabel = "gloo|nccl",
+      description = "torch.distributed backend: gloo (CPU tensors; the default, training runs on the CPU) or nccl "
+          + "(CUDA GPUs, GPU build only).")
+  String backend;
+
+  @Option(names = "--dist-timeout", defaultValue = "600", paramLabel = "SECONDS",
+      description = "Bound on the rendezvous and on every collective: a rank that died or hangs makes the others "
+          + "stop with a message naming it after at most this long (default: ${DEFAULT-VALUE}; must exceed the "
+          + "time rank 0 needs to write a checkpoint).")
+  long distTimeout;
+
   @Override
   public Integer call() {
-    PrintWriter out = spec.commandLine().getOut();
+    if (!(distTimeout > 0)) throw new IllegalArgumentException("--dist-timeout must be > 0 seconds, got " + distTimeout);
+    ProcessGroups.BackendKind backendKind = backend == null ? ProcessGroups.BackendKind.GLOO
+        : ProcessGroups.BackendKind.parse(backend);
+    if (backendKind == ProcessGroups.BackendKind.NCCL && !Engine.cudaAvailable()) {
+      throw new IllegalArgumentException("--backend nccl needs CUDA GPUs and the GPU build (-Pgpu), and this machine "
+          + "has none: use --backend gloo");
+    }
+    Optional<ProcessGroups.Config> worker = ProcessGroups.Config.fromEnvironment(System.getenv(), backendKind,
+        Duration.ofSeconds(distTimeout));
+    if (nprocPerNode != null) {
+      if (worker.isPresent()) {
+        throw new IllegalArgumentException("--nproc-per-node given in a process that is already a distributed "
+            + "worker (WORLD_SIZE is set in its environment): give one or the other");
+      }
+      // the whole command line: this subcommand's arguments follow its name
+      java.util.List<String> all = spec.commandLine().getParseResult().originalArgs();
+      java.util.List<String> args = all.subList(all.indexOf(spec.name()) + 1, all.size());
+      return DistributedLauncher.launch(args, nprocPerNode, nnodes,
+          nodeRank, masterAddr, masterPort, spec.commandLine().getOut(), spec.commandLine().getErr());
+    }
+    if (worker.isPresent() && worker.get().worldSize() > 1) {
+      DataParallel dp = DataParallel.join(worker.get());
+      try (dp) {
+        return train(dp);
+      } catch (RuntimeException e) {
+        dp.reportFailure(e.getMessage() == null ? e.getClass().getSimpleName() : firstLine(e.getMessage()));
+        throw e;
+      }
+    }
+    return train(null);
+  }
+
+  private static String firstLine(String s) {
+    int eol = s.indexOf('\n');
+    return eol < 0 ? s : s.substring(0, eol);
+  }
+
+  private Integer train(DataParallel dp) {
+    boolean main = dp == null || dp.isMain();
+    PrintWriter out = main ? spec.commandLine().getOut() : new PrintWriter(java.io.OutputStream.nullOutputStream());
+    if (dp != null && System.getenv("OMP_NUM_THREADS") != null) {
+      try {
+        Engine.setThreads(Integer.parseInt(System.getenv("OMP_NUM_THREADS").strip()));
+      } catch (NumberFormatException ignored) {
+        // libtorch reads it itself
+      }
+    }
     NoiseType noise = noiseType == null || noiseType.equalsIgnoreCase("none") ? null : NoiseType.parse(noiseType);
     Precision precision = switch (mixedPrecision.toLowerCase(Locale.ROOT)) {
       case "no" -> Precision.FP32;
@@ -180,7 +264,7 @@ public final class TrainCommand implements Callable<Integer> {
         adamBeta1, adamBeta2, adamWeightDecay, adamEpsilon, maxGradNorm, lrExpWarmupSteps, lrTotalIterLength,
         checkpointingSteps, checkpointsTotalLimit == null ? 0 : checkpointsTotalLimit, seed, gradientCheckpointing);
     if (!(hflipProb >= 0 && hflipProb <= 1)) throw new IllegalArgumentException("--hflip-prob must be in [0, 1]");
-    TrainingDataLoader loader = dataLoader();
+    TrainingDataLoader loader = dataLoader(dp);
     Path baseDir = hub.resolve(base, null, spec.commandLine().getErr());
     String mod = modality(baseDir);
     if (mod.equals(DEPTH_NORMALS) && noise == null) {
@@ -188,15 +272,18 @@ public final class TrainCommand implements Callable<Integer> {
           + "zeros)");
     }
     Engine.init();
-    writeArguments(mod, noise);
+    if (main) writeArguments(mod, noise);
     try (E2EFTTrainable model = mod.equals(DEPTH_NORMALS)
             ? GeoWizardE2EFTModel.load(baseDir, noise, precision, classEmbeddingLrMult)
             : E2EFTModel.load(baseDir, Modality.parse(mod), noise, precision);
         E2EFTTrainer trainer = new E2EFTTrainer(model, options);
         LoaderBatches data = new LoaderBatches(loader)) {
-      for (Path leftover : TrainingCheckpoints.removeLeftovers(output)) {
-        out.println("removed " + leftover.getFileName() + " (an interrupted checkpoint save)");
+      if (main) {
+        for (Path leftover : TrainingCheckpoints.removeLeftovers(output)) {
+          out.println("removed " + leftover.getFileName() + " (an interrupted checkpoint save)");
+        }
       }
+      trainer.distributed(dp);
       Optional<Path> resume = TrainingCheckpoints.resolve(output, resumeFromCheckpoint);
       if (resumeFromCheckpoint != null && resume.isEmpty()) {
         out.println("no checkpoint in " + output + ": starting a new training run");
@@ -206,12 +293,25 @@ public final class TrainCommand implements Callable<Integer> {
       out.printf(Locale.ROOT, "training %s from %s: %d steps of %d x %d samples, lr %.3g, %s%n", mod, base,
           maxTrainSteps, gradientAccumulationSteps, trainBatchSize, learningRate,
           loader.datasets().stream().map(d -> d.name() + " (" + d.size() + ")").toList());
+      int world = dp == null ? 1 : dp.worldSize();
+      if (dp != null) {
+        out.printf(Locale.ROOT, "data parallel: %d ranks (%s), effective batch %d per rank x %d accumulation x %d "
+            + "ranks = %d samples per optimizer step%n", world, dp.group().config().backend().name()
+            .toLowerCase(Locale.ROOT), trainBatchSize, gradientAccumulationSteps, world,
+            (long) trainBatchSize * gradientAccumulationSteps * world);
+      }
       out.flush();
       runWithProgress(trainer, data, out);
-      if (data.badItems() > 0) out.println(data.badItems() + " bad training item(s) were reported and skipped");
-      model.exportPipeline(baseDir, output, base);
-      out.println("saved the fine-tuned pipeline to " + output);
+      if (data.badItems() > 0) {
+        spec.commandLine().getErr().println((dp == null ? "" : "rank " + dp.rank() + ": ") + data.badItems()
+            + " bad training item(s) were reported and skipped");
+      }
+      if (main) {
+        model.exportPipeline(baseDir, output, base);
+        out.println("saved the fine-tuned pipeline to " + output);
+      }
     }
+    out.flush();
     return 0;
   }
 
@@ -239,7 +339,7 @@ public final class TrainCommand implements Callable<Integer> {
 
   private void runWithProgress(E2EFTTrainer trainer, LoaderBatches data, PrintWriter out) {
     long start = trainer.globalStep();
-    if (System.console() != null) {
+    if (System.console() != null && out == spec.commandLine().getOut()) {
       try (ProgressBar bar = new ProgressBarBuilder().setTaskName("train").setInitialMax(maxTrainSteps)
           .setStyle(ProgressBarStyle.ASCII).startsFrom(start, java.time.Duration.ZERO).build()) {
         trainer.train(data, output, r -> {
@@ -256,10 +356,11 @@ public final class TrainCommand implements Callable<Integer> {
       });
     }
     out.println("metrics: " + output.resolve(MetricsLog.DEFAULT_FILE));
+    out.flush();
   }
 
   /** Hypersim and/or Virtual KITTI 2: a default folder that does not exist is left out, a given one must exist. */
-  private TrainingDataLoader dataLoader() {
+  private TrainingDataLoader dataLoader(DataParallel dp) {
     var parsed = spec.commandLine().getParseResult();
     boolean hyperGiven = parsed.hasMatchedOption("--hypersim-dir");
     boolean vkittiGiven = parsed.hasMatchedOption("--vkitti-dir");
@@ -277,6 +378,7 @@ public final class TrainCommand implements Callable<Integer> {
     }
     PrintWriter err = spec.commandLine().getErr();
     return TrainingDataLoader.builder().hypersim(useHyper ? hypersimDir : null).vkitti(useVkitti ? vkittiDir : null)
+        .shard(dp == null ? 0 : dp.rank(), dp == null ? 1 : dp.worldSize())
         .batchSize(trainBatchSize).shuffle(!noShuffle).seed(seed).hflipProb(hflipProb).workers(dataWorkers)
         .onBadItem(msg -> {
           err.println("warning: skipped bad training item: " + msg);

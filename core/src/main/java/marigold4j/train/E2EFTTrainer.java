@@ -47,6 +47,7 @@ public final class E2EFTTrainer implements AutoCloseable {
   private final TrainingRandom random;
   private final NoiseSource noise;
   private LongFunction<NoiseSource> injectedNoise;
+  private DataParallel dataParallel;
   private long globalStep;
   private int microInWindow;
   private double windowLoss;
@@ -97,6 +98,22 @@ public final class E2EFTTrainer implements AutoCloseable {
   }
 
   /**
+   * Makes this trainer one rank of a data-parallel job: the parameters are replaced by rank 0's at once, gradients
+   * are averaged over the ranks at every optimizer step (before clipping), the logged loss is the ranks' mean, and
+   * {@link #train} lets rank 0 alone write the log and checkpoints. Call before {@link #restore}.
+   */
+  public void distributed(DataParallel dp) {
+    if (microInWindow != 0) throw new IllegalStateException("an accumulation window is open");
+    this.dataParallel = dp;
+    if (dp != null) dp.broadcastParameters(model);
+  }
+
+  /** The data-parallel job this trainer is a rank of, or null. */
+  public DataParallel dataParallel() {
+    return dataParallel;
+  }
+
+  /**
    * Forward and backward of one micro-batch: the loss divided by the accumulation count is back-propagated into the
    * UNet's gradients (accumulating), with activation checkpointing of the UNet when the options ask for it. Call
    * {@link #optimizerStep} after every {@code gradientAccumulationSteps}.
@@ -135,6 +152,8 @@ public final class E2EFTTrainer implements AutoCloseable {
       optimizer.param_groups().get(g).options().set_lr(
           schedule.learningRate(options.learningRate() * groups.get(g).lrMultiplier(), globalStep));
     }
+    // DDP semantics: the ranks' gradients are averaged once per window, then clipped (same norm on every rank)
+    if (dataParallel != null) dataParallel.averageGradients(model.trainableParameters());
     double norm = Optim.clipGradNorm(model.trainableParameters(), options.maxGradNorm());
     double coef = Math.min(1.0, options.maxGradNorm() / (norm + 1e-6));
     boolean skipped = !Double.isFinite(norm);
@@ -146,8 +165,19 @@ public final class E2EFTTrainer implements AutoCloseable {
     optimizer.zero_grad();
     Map<String, Double> terms = new LinkedHashMap<>();
     windowTerms.forEach((name, acc) -> terms.put(name, acc[0] / acc[1]));
-    StepResult r = new StepResult(globalStep, lr, windowLoss, norm, coef, skipped, windowDropped, terms);
+    double loss = windowLoss;
+    int dropped = windowDropped;
+    if (dataParallel != null) {
+      // the original logs accelerator.gather(loss).mean(): the mean over the ranks
+      double[] m = dataParallel.mean(windowLoss, windowDropped);
+      loss = m[0];
+      dropped = (int) Math.round(m[1] * dataParallel.worldSize());
+    }
+    StepResult r = new StepResult(globalStep, lr, loss, norm, coef, skipped, dropped, terms);
     globalStep++;
+    if (dataParallel != null && globalStep % dataParallel.checkEvery() == 0) {
+      dataParallel.checkIdentical(model.trainableParameters(), globalStep);
+    }
     microInWindow = 0;
     windowLoss = 0;
     windowDropped = 0;
@@ -164,8 +194,9 @@ public final class E2EFTTrainer implements AutoCloseable {
    */
   public void train(BatchSource data, Path outputDir, Listener listener) {
     if (microInWindow != 0) throw new IllegalStateException("an accumulation window is open");
-    MetricsLog log = new MetricsLog(outputDir.resolve(MetricsLog.DEFAULT_FILE));
-    log.truncateAfter(globalStep);
+    boolean main = dataParallel == null || dataParallel.isMain();
+    MetricsLog log = main ? new MetricsLog(outputDir.resolve(MetricsLog.DEFAULT_FILE)) : null;
+    if (log != null) log.truncateAfter(globalStep);
     while (globalStep < options.maxTrainSteps()) {
       for (int k = 0; k < options.gradientAccumulationSteps(); k++) {
         try (PointerScope scope = new PointerScope()) {
@@ -177,13 +208,14 @@ public final class E2EFTTrainer implements AutoCloseable {
       try (PointerScope scope = new PointerScope()) {
         r = optimizerStep();
       }
-      log.append(r);
+      if (log != null) log.append(r);
       if (listener != null) listener.onStep(r);
       if (globalStep % options.checkpointingSteps() == 0) {
         TrainingCheckpoints.save(outputDir, this, data.position(), data.checkpointState(),
             options.checkpointsTotalLimit());
       }
     }
+    if (dataParallel != null) dataParallel.checkIdentical(model.trainableParameters(), globalStep);
   }
 
   /**
@@ -193,7 +225,16 @@ public final class E2EFTTrainer implements AutoCloseable {
   public void restore(TrainingCheckpoints.State state, Path checkpointDir, BatchSource data) {
     TrainingCheckpoints.loadInto(checkpointDir, this);
     globalStep = state.globalStep();
-    if (data != null) data.restore(state.dataPosition(), state.dataState());
+    if (dataParallel != null) {
+      // this rank's generators and data shard (rank 0's are also the single-process files)
+      TrainingCheckpoints.RankState mine = TrainingCheckpoints.readRankState(checkpointDir, dataParallel.rank(),
+          dataParallel.worldSize());
+      random.restore(mine.random());
+      if (data != null) data.restore(mine.dataPosition(), mine.dataState());
+    } else {
+      TrainingCheckpoints.requireSingleProcess(checkpointDir);
+      if (data != null) data.restore(state.dataPosition(), state.dataState());
+    }
     LOG.info("resumed from {} at step {} (data position {})", checkpointDir, globalStep, state.dataPosition());
   }
 

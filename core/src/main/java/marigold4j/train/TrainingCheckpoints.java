@@ -50,6 +50,25 @@ public final class TrainingCheckpoints {
   static final String STATE_FILE = "trainer_state.json";
   static final String OPTIMIZER_FILE = "optimizer.pt";
   static final String RANDOM_FILE = "random_states.json";
+  /** Data-parallel runs: every rank's data position ({@link DataStates}). */
+  static final String DATA_STATES_FILE = "data_states.json";
+
+  /** Data-parallel runs: rank r's random generators, {@code random_states_<r>.json} (accelerate: .pkl). */
+  static String randomFile(int rank) {
+    return "random_states_" + rank + ".json";
+  }
+
+  /** What a data-parallel checkpoint holds for one rank: its data shard's position and its generators. */
+  public record RankState(@JsonProperty("data_position") long dataPosition,
+      @JsonProperty("data_state") String dataState, @JsonProperty("random") TrainingRandom.State random) {}
+
+  /** {@code data_states.json}: the world size that wrote the checkpoint and each rank's data position. */
+  public record DataStates(@JsonProperty("world_size") int worldSize,
+      @JsonProperty("ranks") List<RankData> ranks) {}
+
+  /** One rank's entry of {@link DataStates}. */
+  public record RankData(@JsonProperty("data_position") long dataPosition,
+      @JsonProperty("data_state") String dataState) {}
 
   private TrainingCheckpoints() {}
 
@@ -66,13 +85,51 @@ public final class TrainingCheckpoints {
       @JsonProperty("seed") long seed, @JsonProperty("lr_scheduler_step") long lrSchedulerStep,
       @JsonProperty("data_state") String dataState) {}
 
-  /** Writes {@code checkpoint-<step>} for the trainer's current state, after pruning to {@code totalLimit - 1}. */
+  /**
+   * Writes {@code checkpoint-<step>} for the trainer's current state, after pruning to {@code totalLimit - 1}.
+   *
+   * <p>In a data-parallel run ({@link E2EFTTrainer#dataParallel()}) every rank calls it: the ranks' data positions
+   * and generator states are gathered to rank 0, which writes the temporary folder alone and renames it into place
+   * only after a barrier has shown every rank at the same step with identical parameters.
+   */
   public static Path save(Path outputDir, E2EFTTrainer trainer, long dataPosition, String dataState, int totalLimit) {
+    long step = trainer.globalStep();
+    DataParallel dp = trainer.dataParallel();
+    Path target = outputDir.resolve("checkpoint-" + step);
+    List<RankState> ranks = null;
+    if (dp != null) {
+      ranks = new ArrayList<>();
+      try {
+        byte[] mine = JSON.writeValueAsBytes(new RankState(dataPosition, dataState, trainer.random().state()));
+        for (byte[] b : dp.allgather(mine)) ranks.add(JSON.readValue(b, RankState.class));
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot exchange the ranks' states: " + e.getMessage(), e);
+      }
+      dp.checkIdentical(trainer.model().trainableParameters(), step);
+      if (!dp.isMain()) {
+        dp.barrier("checkpoint-" + step + " written by rank 0");
+        return target;
+      }
+    }
+    Path tmp = write(outputDir, trainer, dataPosition, dataState, totalLimit, ranks);
+    if (dp != null) dp.barrier("checkpoint-" + step + " written by rank 0");
+    try {
+      if (Files.exists(target)) deleteTree(target);
+      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write checkpoint-" + step + " in " + outputDir + ": " + e.getMessage(), e);
+    }
+    LOG.info("saved checkpoint {}", target);
+    return target;
+  }
+
+  /** Writes the checkpoint into a new temporary folder of {@code outputDir} and returns it. */
+  private static Path write(Path outputDir, E2EFTTrainer trainer, long dataPosition, String dataState,
+      int totalLimit, List<RankState> ranks) {
     long step = trainer.globalStep();
     try {
       Files.createDirectories(outputDir);
       if (totalLimit > 0) prune(outputDir, totalLimit - 1);
-      Path target = outputDir.resolve("checkpoint-" + step);
       Path tmp = AtomicFiles.newTempDirectory(outputDir, ".checkpoint-" + step + ".");
       Path unetDir = Files.createDirectories(tmp.resolve("unet"));
       JSON.writeValue(unetDir.resolve("config.json").toFile(), trainer.model().unetConfigJson());
@@ -81,10 +138,15 @@ public final class TrainingCheckpoints {
       State state = new State(step, dataPosition, trainer.options().seed(), step, dataState);
       JSON.writeValue(tmp.resolve(STATE_FILE).toFile(), state);
       JSON.writeValue(tmp.resolve(RANDOM_FILE).toFile(), trainer.random().state());
-      if (Files.exists(target)) deleteTree(target);
-      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-      LOG.info("saved checkpoint {}", target);
-      return target;
+      if (ranks != null) {
+        List<RankData> data = new ArrayList<>();
+        for (int r = 0; r < ranks.size(); r++) {
+          JSON.writeValue(tmp.resolve(randomFile(r)).toFile(), ranks.get(r).random());
+          data.add(new RankData(ranks.get(r).dataPosition(), ranks.get(r).dataState()));
+        }
+        JSON.writeValue(tmp.resolve(DATA_STATES_FILE).toFile(), new DataStates(ranks.size(), data));
+      }
+      return tmp;
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write checkpoint-" + step + " in " + outputDir + ": " + e.getMessage(), e);
     }
@@ -146,6 +208,44 @@ public final class TrainingCheckpoints {
     Path inOutput = outputDir.resolve(p.getFileName().toString());
     if (Files.isDirectory(inOutput)) return Optional.of(inOutput);
     throw new CheckpointException(p, "checkpoint folder not found (nor " + inOutput + ")");
+  }
+
+  /** The world size that wrote a checkpoint (1 for a single-process run). */
+  public static int worldSize(Path checkpointDir) {
+    Path file = checkpointDir.resolve(DATA_STATES_FILE);
+    if (!Files.isRegularFile(file)) return 1;
+    try {
+      return JSON.readValue(file.toFile(), DataStates.class).worldSize();
+    } catch (IOException e) {
+      throw new CheckpointException(file, "cannot read: " + e.getMessage(), e);
+    }
+  }
+
+  /** Fails when a data-parallel run wrote the checkpoint (its shards cannot be merged into one process). */
+  static void requireSingleProcess(Path checkpointDir) {
+    int world = worldSize(checkpointDir);
+    if (world != 1) {
+      throw new CheckpointException(checkpointDir, "was written by " + world + " ranks: resume it with " + world
+          + " ranks (--nproc-per-node x --nnodes), each rank continues its own data shard");
+    }
+  }
+
+  /** Rank {@code rank}'s data position and generator states in a checkpoint written by {@code world} ranks. */
+  static RankState readRankState(Path checkpointDir, int rank, int world) {
+    int written = worldSize(checkpointDir);
+    if (written != world) {
+      throw new CheckpointException(checkpointDir, "was written by " + written + " rank(s) and this run has " + world
+          + ": resume it with the world size that wrote it (each rank continues its own data shard)");
+    }
+    Path file = checkpointDir.resolve(DATA_STATES_FILE);
+    Path random = checkpointDir.resolve(randomFile(rank));
+    try {
+      RankData d = JSON.readValue(file.toFile(), DataStates.class).ranks().get(rank);
+      if (!Files.isRegularFile(random)) throw new CheckpointException(random, "not found: incomplete checkpoint");
+      return new RankState(d.dataPosition(), d.dataState(), JSON.readValue(random.toFile(), TrainingRandom.State.class));
+    } catch (IOException e) {
+      throw new CheckpointException(file, "cannot read: " + e.getMessage(), e);
+    }
   }
 
   /** Reads {@code trainer_state.json} of a checkpoint. */

@@ -57,6 +57,8 @@ public final class TrainingDataLoader {
   private final int prefetchBatches;
   private final Consumer<String> badItemListener;
   private final MixedDataLoader mixer;
+  private final int shardRank;
+  private final int shardCount;
 
   private TrainingDataLoader(Builder b) {
     this.datasets = List.copyOf(b.datasets);
@@ -67,6 +69,8 @@ public final class TrainingDataLoader {
     this.workers = b.workers;
     this.prefetchBatches = b.prefetchBatches;
     this.badItemListener = b.badItemListener;
+    this.shardRank = b.shardRank;
+    this.shardCount = b.shardCount;
     if (datasets.isEmpty()) throw new IllegalArgumentException("no training dataset given");
     for (TrainingDataset d : datasets) {
       if (d.size() == 0) throw new IllegalArgumentException("the " + d.name() + " dataset has no training pairs");
@@ -173,7 +177,8 @@ public final class TrainingDataLoader {
     }
   }
 
-  private record Pending(long epoch, int entry, int dataset, int index, LoaderDraws draws,
+  /** One item being decoded; {@code draws}: of its plan entry, after those of other shards' entries before it. */
+  private record Pending(long epoch, int entry, int dataset, int index, List<LoaderDraws> draws,
       Future<DecodedItem> result) {}
 
   /**
@@ -190,6 +195,8 @@ public final class TrainingDataLoader {
     private List<Entry> plan;
     private int nextEntry;
     private long emptyEntriesInARow;
+    /** Draws of other shards' plan entries since this shard's last one (see {@link Builder#shard}). */
+    private final List<LoaderDraws> otherShards = new ArrayList<>();
 
     private BatchIterator(DataPosition start) {
       // replay the generators up to the position, without decoding anything
@@ -238,7 +245,7 @@ public final class TrainingDataLoader {
             && pending.peekFirst().entry() == head.entry()) {
           entry.add(pending.pollFirst());
         }
-        draws.add(head.draws());
+        draws.addAll(head.draws());
         fill(); // keep the workers busy while this batch is collated and used
         CollatedBatch batch = collate(entry, draws);
         if (batch != null) {
@@ -262,9 +269,20 @@ public final class TrainingDataLoader {
         Entry e = plan.get(nextEntry);
         planner.drawFlips(e);
         TrainingDataset ds = datasets.get(e.dataset());
-        LoaderDraws draws = new LoaderDraws(nextEntry == 0 ? datasets.size() : 0,
-            nextEntry == 0 && mixer != null ? mixer.length() : 0, shuffle && e.firstOfDataset(), e.indices().length,
-            ds.transform(), hflipProb);
+        boolean mine = ((epoch * plan.size() + nextEntry) % shardCount) == shardRank;
+        // another shard's entry: every rank iterates the whole sampler (iterator, mixer and sampler seeds), only
+        // the items and their flips are that rank's
+        LoaderDraws entryDraws = new LoaderDraws(nextEntry == 0 ? datasets.size() : 0,
+            nextEntry == 0 && mixer != null ? mixer.length() : 0, shuffle && e.firstOfDataset(),
+            mine ? e.indices().length : 0, ds.transform(), hflipProb);
+        if (!mine) {
+          otherShards.add(entryDraws);
+          nextEntry++;
+          continue;
+        }
+        otherShards.add(entryDraws);
+        List<LoaderDraws> draws = List.copyOf(otherShards);
+        otherShards.clear();
         for (int i = 0; i < e.indices().length; i++) {
           int index = e.indices()[i];
           boolean flip = e.flips()[i];
@@ -371,8 +389,25 @@ public final class TrainingDataLoader {
     private int workers = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors() / 2));
     private int prefetchBatches = 4;
     private Consumer<String> badItemListener;
+    private int shardRank;
+    private int shardCount = 1;
 
     private Builder() {}
+
+    /**
+     * Data parallelism: this loader yields shard {@code rank} of {@code count}, the plan entries (batches) whose index
+     * in the endless stream is {@code rank} modulo {@code count}, as accelerate's {@code BatchSamplerShard} gives
+     * batch i to process {@code i % num_processes}. Every shard plans the same shuffled order (same seed), so within
+     * an epoch no sample goes to two ranks and none is left out; a shard decodes its own batches only.
+     */
+    public Builder shard(int rank, int count) {
+      if (count < 1 || rank < 0 || rank >= count) {
+        throw new IllegalArgumentException("bad shard " + rank + " of " + count);
+      }
+      this.shardRank = rank;
+      this.shardCount = count;
+      return this;
+    }
 
     /** {@code --hypersim-dir}: the processed Hypersim folder (null: not used). */
     public Builder hypersim(Path dir) {

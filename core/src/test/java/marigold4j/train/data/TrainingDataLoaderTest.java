@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 import java.util.Set;
 import marigold4j.image.Png16;
 import marigold4j.random.PythonRandom;
@@ -69,6 +70,25 @@ class TrainingDataLoaderTest {
   private static TrainingDataLoader.Builder fakes(int n1, int n2) {
     return TrainingDataLoader.builder().datasets(List.of(new Fake("hypersim", n1, Set.of()),
         new Fake("vkitti", n2, Set.of())));
+  }
+
+  @Test
+  void shardsTakeTheirOwnBatchesOfOneCommonStreamWithTheSameFlips() {
+    // one dataset of 9 items, micro-batch 1: rank r of 2 takes stream entries r, r + 2, ...; over two epochs (18
+    // entries) that is every item of every epoch exactly once, with the flips the unsharded stream gives it
+    Supplier<TrainingDataLoader.Builder> b = () -> TrainingDataLoader.builder()
+        .datasets(List.of(new Fake("hypersim", 9, Set.of()))).batchSize(1).seed(5);
+    List<Seen> whole = take(b.get().build(), DataPosition.START, 18);
+    List<Seen> rank0 = take(b.get().shard(0, 2).build(), DataPosition.START, 9);
+    List<Seen> rank1 = take(b.get().shard(1, 2).build(), DataPosition.START, 9);
+    for (int i = 0; i < 9; i++) {
+      assertThat(rank0.get(i)).isEqualTo(whole.get(2 * i));
+      assertThat(rank1.get(i)).isEqualTo(whole.get(2 * i + 1));
+    }
+    // resuming a shard at its own position continues its own stream
+    Seen third = rank1.get(2);
+    assertThat(take(b.get().shard(1, 2).build(), new DataPosition(third.epoch(), third.index() + 1), 3))
+        .isEqualTo(rank1.subList(3, 6));
   }
 
   @Test

@@ -1,5 +1,7 @@
 package marigold4j.video;
 
+import marigold4j.ensemble.PairMoments;
+
 /**
  * Affine alignment of one frame's depth to another's, over all pixels, in closed form (double precision).
  * {@link Method#LEAST_SQUARES}: the scale s and shift t minimising {@code sum_i (s x_i + t - y_i)^2},
@@ -47,34 +49,9 @@ public final class TemporalAlignment {
     if (x.length != y.length || x.length == 0) {
       throw new IllegalArgumentException("frames of " + x.length + " and " + y.length + " values");
     }
-    int n = x.length;
-    double mx = 0;
-    double my = 0;
-    for (int i = 0; i < n; i++) {
-      mx += x[i];
-      my += y[i];
-    }
-    mx /= n;
-    my /= n;
-    double sxx = 0;
-    double sxy = 0;
-    double syy = 0;
-    for (int i = 0; i < n; i++) {
-      double dx = x[i] - mx;
-      double dy = y[i] - my;
-      sxx += dx * dx;
-      sxy += dx * dy;
-      syy += dy * dy;
-    }
-    double s;
-    if (!(sxx > 0)) {
-      s = 1.0;
-    } else if (method == Method.SYMMETRIC) {
-      s = (sxy < 0 ? -1 : 1) * Math.sqrt(syy / sxx);
-    } else {
-      s = sxy / sxx;
-    }
-    return new double[] {s, my - s * mx};
+    PairMoments m = PairMoments.of(x, y);
+    double s = !(m.sxx() > 0) ? 1.0 : method == Method.SYMMETRIC ? m.symmetricScale() : m.leastSquaresScale();
+    return new double[] {s, m.shiftFor(s)};
   }
 
   /** {@code s x + t}, a new array. */

@@ -1,5 +1,7 @@
 package marigold4j.estimator.tiles;
 
+import marigold4j.ensemble.PairMoments;
+
 /**
  * Least-squares scale and shift of an affine-invariant map onto a reference: the (s, t) minimising
  * {@code sum (s x_i + t - r_i)^2}, solved in closed form in float64 ({@code s = cov(x, r) / var(x)},
@@ -17,28 +19,10 @@ public record AffineFit(double scale, double shift) {
    * that would flip the map (s <= 0: the tile and the reference disagree about near and far) gets the shift alone.
    */
   public static AffineFit fit(float[] x, float[] reference) {
-    if (x.length != reference.length || x.length == 0) {
-      throw new IllegalArgumentException(x.length + " values against " + reference.length);
-    }
-    int n = x.length;
-    double mx = 0;
-    double mr = 0;
-    for (int i = 0; i < n; i++) {
-      mx += x[i];
-      mr += reference[i];
-    }
-    mx /= n;
-    mr /= n;
-    double sxx = 0;
-    double sxr = 0;
-    for (int i = 0; i < n; i++) {
-      double dx = x[i] - mx;
-      sxx += dx * dx;
-      sxr += dx * (reference[i] - mr);
-    }
-    double s = sxx > 0 ? sxr / sxx : 0;
-    if (!(s > 0)) return new AffineFit(1, mr - mx);
-    return new AffineFit(s, mr - s * mx);
+    PairMoments m = PairMoments.of(x, reference);
+    double s = m.leastSquaresScale();
+    if (!(s > 0)) return new AffineFit(1, m.shiftFor(1));
+    return new AffineFit(s, m.shiftFor(s));
   }
 
   /** {@code s x + t}. */

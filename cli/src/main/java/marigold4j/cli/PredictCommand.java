@@ -139,8 +139,10 @@ public final class PredictCommand implements Callable<Integer> {
   Long seed;
 
   @Option(names = {"--batch-size", "--batch_size"}, paramLabel = "N", defaultValue = "0",
-      description = "Ensemble members per batch; 0 = automatic (for clips too: their frames are predicted one call "
-          + "each). Default: ${DEFAULT-VALUE}.")
+      description = "Ensemble members per batch; 0 = automatic. Clips: N frames go to the model together "
+          + "(diffusers' Marigold checkpoints predict them in one call, their N x ensemble items in chunks of N, as "
+          + "diffusers batches a list of images; other families take them one after another); not with "
+          + "--latent-blend, which chains each frame to the one before. Default: ${DEFAULT-VALUE}.")
   int batchSize;
 
   @Option(names = {"--resample-method", "--resample_method"}, paramLabel = "bilinear|bicubic|nearest",

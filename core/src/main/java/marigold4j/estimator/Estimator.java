@@ -1,6 +1,7 @@
 package marigold4j.estimator;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import marigold4j.image.PilImage;
 import marigold4j.pipeline.Modality;
@@ -43,6 +44,19 @@ public interface Estimator extends AutoCloseable {
    * @throws IllegalArgumentException when a setting is invalid for this model (the message says which and why)
    */
   DensePrediction predict(PilImage image, EstimatorSettings settings, NoiseSource noise);
+
+  /**
+   * Predicts several images of one size, in order. Families whose original batches a list of images in one call
+   * (diffusers' Marigold pipelines) override it to do so; the default predicts them one after another, each call as
+   * {@link #predict} with the same noise source.
+   *
+   * @throws IllegalArgumentException when a setting is invalid for this model or the images differ in size
+   */
+  default List<DensePrediction> predictBatch(List<PilImage> images, EstimatorSettings settings, NoiseSource noise) {
+    List<DensePrediction> out = new ArrayList<>(images.size());
+    for (PilImage image : images) out.add(predict(image, settings, noise));
+    return out;
+  }
 
   /**
    * The shape of the initial prediction latents ({@link EstimatorSettings#latents()}) a call with these settings takes

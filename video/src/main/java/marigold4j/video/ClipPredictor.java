@@ -160,26 +160,41 @@ public final class ClipPredictor {
     Result run() {
       int frame = 0;
       String stopped = null;
+      // frames per call: --batch-size frames go to the estimator together (one call for diffusers' checkpoints);
+      // latent blending chains each frame to the one before, so it predicts one at a time
+      int perCall = options.latentBlend() > 0 || settings.batchSize() == null ? 1 : Math.max(1, settings.batchSize());
       try {
-        while (true) {
-          PilImage image;
-          try {
-            image = source.next();                     // decoded outside the frame's scope (see VideoFileSource)
-          } catch (VideoDecodeException e) {
-            stopped = e.getMessage();
-            break;
+        boolean end = false;
+        while (!end) {
+          List<PilImage> images = new ArrayList<>(perCall);
+          while (images.size() < perCall) {
+            PilImage image;
+            try {
+              image = source.next();                   // decoded outside the frames' scope (see VideoFileSource)
+            } catch (VideoDecodeException e) {
+              stopped = e.getMessage();
+              end = true;
+              break;
+            }
+            if (image == null) {
+              end = true;
+              break;
+            }
+            images.add(image);
           }
-          if (image == null) break;
-          FrameMaps maps;
+          if (images.isEmpty()) break;
+          List<FrameMaps> maps;
           try (PointerScope scope = new PointerScope()) {
-            maps = predict(image, frame);
+            maps = predict(images, frame);
           } catch (IllegalArgumentException | UncheckedIOException | NonFiniteOutputException e) {
             stopped = clip + ": frame " + frame + ": " + e.getMessage();
             break;
           }
-          write(maps);
-          frame++;
-          listener.frameDone(frame, frameName(clip, frame - 1));
+          for (FrameMaps m : maps) {
+            write(m);
+            frame++;
+            listener.frameDone(frame, frameName(clip, frame - 1));
+          }
         }
       } finally {
         finish(frame);
@@ -242,14 +257,27 @@ public final class ClipPredictor {
     /** One frame's maps for the stacks and its video frames (null where the second pass colours it). */
     private record FrameMaps(Map<Modality, float[]> values, Map<Modality, byte[]> colored, int width, int height) {}
 
-    private FrameMaps predict(PilImage image, int frame) {
+    /** The maps of consecutive frames from {@code first} on: one frame with its blended latents, or a batch. */
+    private List<FrameMaps> predict(List<PilImage> images, int first) {
+      if (images.size() > 1) {
+        List<DensePrediction> batch = estimator.predictBatch(images, settings, noise);
+        List<FrameMaps> maps = new ArrayList<>(batch.size());
+        for (int i = 0; i < batch.size(); i++) maps.add(collect(batch.get(i), first + i));
+        return maps;
+      }
+      PilImage image = images.get(0);
       EstimatorSettings s = settings;
-      if (options.latentBlend() > 0) s = blendedLatents(image, frame);
+      if (options.latentBlend() > 0) s = blendedLatents(image, first);
       DensePrediction p = estimator.predict(image, s, noise);
       if (options.latentBlend() > 0) {
         previousLatent = p.latent().toFloats();
         if (!Boolean.TRUE.equals(settings.outputLatent())) p = withoutLatent(p);
       }
+      return List.of(collect(p, first));
+    }
+
+    /** Saves the frame's files and takes its maps for the stacks and videos, depth aligned to the previous frame. */
+    private FrameMaps collect(DensePrediction p, int frame) {
       p.save(output, frameName(clip, frame));
       Map<Modality, float[]> values = new LinkedHashMap<>();
       Map<Modality, byte[]> colored = new LinkedHashMap<>();

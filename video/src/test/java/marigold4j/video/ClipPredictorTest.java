@@ -206,6 +206,88 @@ class ClipPredictorTest {
     }
   }
 
+  /**
+   * {@code --batch-size} frames go to the estimator together: a diffusers checkpoint predicts each group in one call
+   * (as diffusers batches a list of images), the last group holding the rest, and every frame's files hold its own
+   * image's maps in order (recomputed here from the decoded frames, group by group).
+   */
+  @Test
+  void batchSizeSendsFramesToTheEstimatorTogether() {
+    try (Estimator v11 = load("tiny-marigold-v11-depth")) {
+      Path clip = TestClips.write(tmp.resolve("pan.mp4"), TestClips.panning(5), 12);
+      EstimatorSettings s = EstimatorSettings.builder().processingRes(32).denoisingSteps(1).batchSize(2).build();
+      List<Integer> calls = new java.util.ArrayList<>();
+      Estimator counting = new Estimator() {
+        @Override
+        public String family() {
+          return v11.family();
+        }
+
+        @Override
+        public List<Modality> maps() {
+          return v11.maps();
+        }
+
+        @Override
+        public EstimatorSettings defaults() {
+          return v11.defaults();
+        }
+
+        @Override
+        public marigold4j.random.NoiseSource seeded(long seed) {
+          return v11.seeded(seed);
+        }
+
+        @Override
+        public marigold4j.estimator.DensePrediction predict(PilImage image, EstimatorSettings settings,
+            marigold4j.random.NoiseSource noise) {
+          calls.add(1);
+          return v11.predict(image, settings, noise);
+        }
+
+        @Override
+        public List<marigold4j.estimator.DensePrediction> predictBatch(List<PilImage> images,
+            EstimatorSettings settings, marigold4j.random.NoiseSource noise) {
+          calls.add(images.size());
+          return v11.predictBatch(images, settings, noise);
+        }
+
+        @Override
+        public Precision precision() {
+          return v11.precision();
+        }
+
+        @Override
+        public Path checkpoint() {
+          return v11.checkpoint();
+        }
+
+        @Override
+        public void close() {}
+      };
+      ClipPredictor.Result r = ClipPredictor.run(counting, s, v11.seeded(0), new VideoFileSource(clip),
+          tmp.resolve("out"), PER_FRAME, (d, l) -> { });
+      assertThat(r.frames()).isEqualTo(5);
+      assertThat(calls).containsExactly(2, 2, 1);
+      List<PilImage> frames = TestClips.decode(clip);
+      for (int g = 0; g < 5; g += 2) {
+        List<marigold4j.estimator.DensePrediction> expected = v11.predictBatch(
+            frames.subList(g, Math.min(5, g + 2)), s, v11.seeded(0));
+        for (int i = 0; i < expected.size(); i++) {
+          String name = "depth_npy/pan_" + String.format("%06d", g + i) + "_pred.npy";
+          assertThat(Npy.read(tmp.resolve("out").resolve(name)).toFloats()).as(name)
+              .containsExactly(expected.get(i).map(Modality.DEPTH).values());
+        }
+      }
+      // the batch's first image draws what a call of its own draws: equal up to the batched kernels' rounding
+      float[] alone = v11.predict(frames.get(0), s, v11.seeded(0)).map(Modality.DEPTH).values();
+      float[] batched = Npy.read(tmp.resolve("out/depth_npy/pan_000000_pred.npy")).toFloats();
+      double maxDiff = 0;
+      for (int i = 0; i < alone.length; i++) maxDiff = Math.max(maxDiff, Math.abs(alone[i] - batched[i]));
+      assertThat(maxDiff).isLessThan(1e-4);
+    }
+  }
+
   @Test
   void latentBlendingFollowsDiffusersVideoRecipe() {
     // diffusers' recipe: frame 0 starts from a common latent, frame t from 0.9 common + 0.1 latent(t-1); recomputed

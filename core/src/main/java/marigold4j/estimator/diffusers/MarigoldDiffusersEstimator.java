@@ -1,6 +1,7 @@
 package marigold4j.estimator.diffusers;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -122,12 +123,59 @@ public final class MarigoldDiffusersEstimator implements Estimator {
 
   @Override
   public DensePrediction predict(PilImage image, EstimatorSettings settings, NoiseSource noise) {
-    MarigoldDiffusersOptions o = options(settings);
-    String cmap = settings.colorMap() != null ? MarigoldVisuals.requireColorMap(settings.colorMap())
+    return toDense(call(List.of(image), settings, noise), colorMap(settings));
+  }
+
+  /**
+   * The images in one pipeline call, as diffusers takes a list of images: their N x E items go through the VAE and
+   * the UNet in chunks of the batch size, with one draw of initial noise for all (so only the first image's draw is
+   * the one a call of its own would make); each image's maps are then split out. The images must share a size.
+   */
+  @Override
+  public List<DensePrediction> predictBatch(List<PilImage> images, EstimatorSettings settings, NoiseSource noise) {
+    if (images.isEmpty()) return List.of();
+    PilImage first = images.get(0);
+    for (PilImage im : images) {
+      if (im.width() != first.width() || im.height() != first.height()) {
+        throw new IllegalArgumentException("the images of one batch must share a size: " + first.width() + "x"
+            + first.height() + " and " + im.width() + "x" + im.height());
+      }
+    }
+    MarigoldDiffusersPipeline.Output out = call(images, settings, noise);
+    String cmap = colorMap(settings);
+    int n = images.size();
+    List<DensePrediction> result = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      result.add(toDense(new MarigoldDiffusersPipeline.Output(rows(out.prediction(), i, n),
+          rows(out.uncertainty(), i, n), rows(out.latent(), i, n)), cmap));
+    }
+    return result;
+  }
+
+  /** Image {@code i}'s share of a batch output whose first dimension holds {@code n} images' rows in order. */
+  private static Floats rows(Floats f, int i, int n) {
+    if (f == null) return null;
+    long[] shape = f.shape().clone();
+    if (shape[0] % n != 0) throw new IllegalStateException("cannot split " + Arrays.toString(shape) + " into " + n);
+    shape[0] /= n;
+    int size = f.data().length / n;
+    return new Floats(Arrays.copyOfRange(f.data(), i * size, (i + 1) * size), shape);
+  }
+
+  private String colorMap(EstimatorSettings settings) {
+    return settings.colorMap() != null ? MarigoldVisuals.requireColorMap(settings.colorMap())
         : pipeline.task() == Task.INTRINSICS ? "binary" : "Spectral";
-    MarigoldDiffusersPipeline.Output out;
+  }
+
+  /** One pipeline call on the images (canonical form, one generator per call for a {@link GeneratorSeed}). */
+  private MarigoldDiffusersPipeline.Output call(List<PilImage> images, EstimatorSettings settings,
+      NoiseSource noise) {
+    MarigoldDiffusersOptions o = options(settings);
     try (PointerScope scope = new PointerScope()) {
-      Tensor rgb = marigold4j.pipeline.diffusers.MarigoldImageProcessor.canonical(image.toRgbHwc(), "image");
+      List<Tensor> rgb = new ArrayList<>(images.size());
+      for (PilImage image : images) {
+        rgb.add(marigold4j.pipeline.diffusers.MarigoldImageProcessor.canonical(image.toRgbHwc(), "image"));
+      }
       Tensor latents = settings.latents() == null ? null : Npy.toTensor(settings.latents());
       Generator gen = noise instanceof GeneratorSeed g ? F.generator(g.seed()) : null;
       MarigoldDiffusersPipeline.Randn randn;
@@ -140,12 +188,11 @@ public final class MarigoldDiffusersEstimator implements Estimator {
         randn = shape -> F.randn(shape, torch.ScalarType.Float, cpu);
       }
       try {
-        out = pipeline.predict(List.of(rgb), o, latents, randn);
+        return pipeline.predict(rgb, o, latents, randn);
       } finally {
         if (gen != null) gen.close();
       }
     }
-    return toDense(out, cmap);
   }
 
   @Override

@@ -1,6 +1,7 @@
 package marigold4j.estimator.diffusers;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,6 +13,7 @@ import marigold4j.estimator.EstimatorSettings;
 import marigold4j.estimator.Estimators;
 import marigold4j.image.ImageInput;
 import marigold4j.image.Npy;
+import marigold4j.image.PilImage;
 import marigold4j.image.Resize.Interpolation;
 import marigold4j.pipeline.Modality;
 import marigold4j.pipeline.Precision;
@@ -62,6 +64,40 @@ class MarigoldDiffusersEstimatorTest {
           s, e.seeded(1234));
       Tensor depth = Tensors.fromFloats(p.map(Modality.DEPTH).values(), 1, 96, 128, 1);
       Golden.assertClose(depth, g.tensor("output.prediction"), g.atol("output.prediction"), "depth");
+    }
+  }
+
+  /**
+   * A list of images in one call, as diffusers batches it ({@code depth_list_np_uint8_bs2}: the photo and its mirror
+   * image, batch size 2, the global generator seeded before the call): each image's map equals diffusers' row.
+   */
+  @Test
+  void aBatchOfImagesMatchesDiffusersListCall() {
+    Golden g = Golden.load("diffusers_marigold", "depth_list_np_uint8_bs2");
+    PilImage photo = ImageInput.read(Golden.fixtures().resolve("images/photo_coco_cats_128x96.png"));
+    byte[] mirrored = new byte[photo.pixels().length];
+    int w = photo.width();
+    int bands = photo.mode().bands();
+    for (int y = 0; y < photo.height(); y++) {
+      for (int x = 0; x < w; x++) {
+        System.arraycopy(photo.pixels(), (y * w + x) * bands, mirrored, (y * w + (w - 1 - x)) * bands, bands);
+      }
+    }
+    PilImage mirror = new PilImage(photo.mode(), w, photo.height(), mirrored);
+    try (PointerScope scope = new PointerScope();
+        Estimator e = Estimators.load(ckpt("tiny-marigold-v11-depth"), "tiny", Precision.FP32, "cpu")) {
+      torch.manual_seed(g.json().path("torch_manual_seed_before_call").asLong());
+      List<DensePrediction> batch = e.predictBatch(List.of(photo, mirror), EstimatorSettings.builder()
+          .processingRes(64).denoisingSteps(2).batchSize(2).build(), null);
+      assertThat(batch).hasSize(2);
+      Tensor expected = g.tensor("output.prediction");                               // (2, 96, 128, 1)
+      for (int i = 0; i < 2; i++) {
+        Tensor depth = Tensors.fromFloats(batch.get(i).map(Modality.DEPTH).values(), 1, 96, 128, 1);
+        Golden.assertClose(depth, expected.narrow(0, i, 1), g.atol("output.prediction"), "depth of image " + i);
+      }
+      assertThatThrownBy(() -> e.predictBatch(List.of(photo, new PilImage(photo.mode(), 8, 8,
+          new byte[8 * 8 * bands])), EstimatorSettings.builder().build(), null))
+          .hasMessageContaining("must share a size: 128x96 and 8x8");
     }
   }
 

@@ -547,10 +547,11 @@ final class FrontDoor implements AutoCloseable {
       out.flush();
       s.shutdownOutput();
       if (in != null) {                                    // let a client still sending read the answer
-        s.setSoTimeout(1000);
+        s.setSoTimeout(1000);                              // at most 16 MiB and 2 s: a trickling client ends sooner
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
         byte[] sink = new byte[16 * 1024];
         long budget = 16L << 20;
-        for (int n; budget > 0 && (n = in.read(sink)) > 0; ) budget -= n;
+        for (int n; budget > 0 && System.nanoTime() < until && (n = in.read(sink)) > 0; ) budget -= n;
       }
     } catch (IOException ignored) {
       // the client left

@@ -15,6 +15,7 @@ import marigold4j.image.Png16;
 import marigold4j.image.RgbPng;
 import marigold4j.pipeline.Modality;
 import marigold4j.pipeline.Prediction;
+import marigold4j.pipeline.RunPyFiles;
 import marigold4j.pipeline.diffusers.MarigoldVisuals;
 
 /**
@@ -108,13 +109,14 @@ public final class OutputFormats {
   }
 
   private static final List<OutputFormat> FORMATS = List.of(
-      new Format("npy", "_pred.npy", NPY, false, (m, c) -> true, m -> m.folderPrefix() + "_npy",
+      new Format("npy", RunPyFiles.NPY_SUFFIX, NPY, false, (m, c) -> true, RunPyFiles::npyFolder,
           (p, m) -> npy(p.map(m), p.convention())),
-      new Format("png16", "_pred.png", PNG, false, (m, c) -> m == Modality.DEPTH, m -> "depth_bw", (p, m) -> {
+      new Format("png16", RunPyFiles.PNG16_SUFFIX, PNG, false, (m, c) -> m == Modality.DEPTH,
+          m -> RunPyFiles.PNG16_FOLDER, (p, m) -> {
         Prediction d = p.map(m);
         return Png16.encodeValues(d.depth16(), d.width(), d.height());
       }),
-      new Format("colored", "_pred_colored.png", PNG, false, (m, c) -> true, m -> m.folderPrefix() + "_colored",
+      new Format("colored", RunPyFiles.COLORED_SUFFIX, PNG, false, (m, c) -> true, RunPyFiles::coloredFolder,
           (p, m) -> colored(p.map(m))),
       new Format("uncertainty", "_uncertainty.png", PNG, true, (m, c) -> c.writesUncertainty(),
           m -> m.folderPrefix() + "_uncertainty", (p, m) -> uncertaintyPng(p.map(m))),

@@ -56,15 +56,12 @@ public final class GeoWizardPrediction {
    * @param name the input file's name without its extension (run_infer.py's {@code os.path.splitext})
    */
   public void save(Path outputDir, String name) {
-    String base = name + "_pred";
     int h = height();
     int w = width();
-    Npy.write(outputDir.resolve("depth_npy").resolve(base + ".npy"), Npy.Array.ofFloats(depth.values(), h, w));
-    Npy.write(outputDir.resolve("normal_npy").resolve(base + ".npy"), Npy.Array.ofFloats(normalsHwc(), h, w, 3));
+    Npy.write(RunPyFiles.npy(outputDir, Modality.DEPTH, name), Npy.Array.ofFloats(depth.values(), h, w));
+    Npy.write(RunPyFiles.npy(outputDir, Modality.NORMALS, name), Npy.Array.ofFloats(normalsHwc(), h, w, 3));
     byte[] depthColored = depth.coloredRgb();
-    if (depthColored != null) {
-      RgbPng.writeHwc(outputDir.resolve("depth_colored").resolve(base + "_colored.png"), depthColored, w, h);
-    }
-    RgbPng.writeHwc(outputDir.resolve("normal_colored").resolve(base + "_colored.png"), normals.coloredRgb(), w, h);
+    if (depthColored != null) RgbPng.writeHwc(RunPyFiles.colored(outputDir, Modality.DEPTH, name), depthColored, w, h);
+    RgbPng.writeHwc(RunPyFiles.colored(outputDir, Modality.NORMALS, name), normals.coloredRgb(), w, h);
   }
 }

@@ -160,17 +160,12 @@ public final class Prediction {
    * {@code normal_npy/<name>_pred.npy} (float32 3 x H x W), {@code normal_colored/<name>_pred_colored.png}.
    */
   public void save(Path outputDir, String name) {
-    String base = name + "_pred";
+    Npy.write(RunPyFiles.npy(outputDir, modality, name), Npy.Array.ofFloats(values, shape()));
     if (modality == Modality.DEPTH) {
-      Npy.write(outputDir.resolve("depth_npy").resolve(base + ".npy"), Npy.Array.ofFloats(values, shape()));
-      Png16.writeValues(outputDir.resolve("depth_bw").resolve(base + ".png"), depth16(), width, height);
-      if (coloredHwc != null) {
-        RgbPng.writeHwc(outputDir.resolve("depth_colored").resolve(base + "_colored.png"), coloredHwc, width, height);
-      }
-    } else {
-      Npy.write(outputDir.resolve("normal_npy").resolve(base + ".npy"), Npy.Array.ofFloats(values, shape()));
-      RgbPng.writeHwc(outputDir.resolve("normal_colored").resolve(base + "_colored.png"), coloredHwc, width, height);
+      Png16.writeValues(RunPyFiles.png16(outputDir, name), depth16(), width, height);
+      if (coloredHwc == null) return;
     }
+    RgbPng.writeHwc(RunPyFiles.colored(outputDir, modality, name), coloredHwc, width, height);
   }
 
   private void requireDepth() {

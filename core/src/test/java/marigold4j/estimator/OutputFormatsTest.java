@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import marigold4j.image.ImageInput;
 import marigold4j.image.Npy;
 import marigold4j.pipeline.Modality;
+import marigold4j.pipeline.Prediction;
 import marigold4j.testing.Golden;
 import org.bytedeco.javacpp.PointerScope;
 import org.junit.jupiter.api.Test;
@@ -70,5 +72,40 @@ class OutputFormatsTest {
       assertThat(Npy.read(tmp.resolve("normal_npy/gray_pred.npy")).shape()).containsExactly(48L, 64L, 3L);
       assertThat(Files.exists(tmp.resolve("depth_bw"))).as("run_infer.py writes no 16-bit depth").isFalse();
     }
+  }
+  /** The typed API's {@code Prediction.save} and the registry write the same run.py files, byte for byte. */
+  @Test
+  void theTypedSaveAndTheRegistryWriteTheSameFiles(@TempDir Path tmp) throws Exception {
+    int h = 6;
+    int w = 8;
+    float[] depth = new float[h * w];
+    float[] normals = new float[3 * h * w];
+    for (int i = 0; i < depth.length; i++) {
+      depth[i] = i / (float) depth.length;
+      normals[i] = 0.6f;
+      normals[depth.length + i] = -0.8f * (i % 2);
+      normals[2 * depth.length + i] = 0.8f * ((i + 1) % 2);
+    }
+    byte[] rgb = new byte[3 * h * w];
+    for (int i = 0; i < rgb.length; i++) rgb[i] = (byte) (7 * i);
+    for (Prediction p : List.of(Prediction.of(Modality.DEPTH, h, w, depth, rgb, null, null),
+        Prediction.of(Modality.NORMALS, h, w, normals, rgb, null, null))) {
+      Path typed = tmp.resolve("typed-" + p.modality().cliName());
+      Path registry = tmp.resolve("registry-" + p.modality().cliName());
+      p.save(typed, "x");
+      new DensePrediction(Map.of(p.modality(), p), DensePrediction.Convention.RUN_PY).save(registry, "x");
+      assertThat(tree(typed)).as(p.modality().cliName()).isNotEmpty()
+          .containsExactlyInAnyOrderEntriesOf(tree(registry));
+    }
+  }
+
+  private static Map<String, byte[]> tree(Path dir) throws java.io.IOException {
+    Map<String, byte[]> out = new java.util.TreeMap<>();
+    try (var files = Files.walk(dir)) {
+      for (Path f : files.filter(Files::isRegularFile).toList()) {
+        out.put(dir.relativize(f).toString(), Files.readAllBytes(f));
+      }
+    }
+    return out;
   }
 }

@@ -77,6 +77,7 @@ final class FrontDoor implements AutoCloseable {
     final Socket socket;
     final long opened = System.nanoTime();
     final AtomicReference<Phase> phase = new AtomicReference<>(Phase.RECEIVING);
+    /** When the response last moved (read by the watchdog in the responding phase). */
     volatile long lastProgress = System.nanoTime();
     volatile Socket backend;
 
@@ -170,11 +171,6 @@ final class FrontDoor implements AutoCloseable {
 
   int port() {
     return listener.getLocalPort();
-  }
-
-  /** Connections open now (for tests and health). */
-  int openConnections() {
-    return open.size();
   }
 
   @Override
@@ -378,31 +374,44 @@ final class FrontDoor implements AutoCloseable {
 
   /** One byte, waiting at most until the deadline; -1 at the end of the stream. */
   private static int read(Connection c, InputStream in, long deadline, Timeout onTimeout) throws IOException, Refusal {
-    byte[] one = new byte[1];
-    int n = read(c, in, one, 0, 1, deadline, onTimeout);
-    return n < 0 ? -1 : one[0] & 0xff;
+    while (true) {
+      awaitable(c, in, deadline, onTimeout);
+      try {
+        return in.read();
+      } catch (SocketTimeoutException e) {
+        // loop: the deadline decides
+      }
+    }
   }
 
   /** At least one and at most {@code len} bytes, waiting at most until the deadline; -1 at the end of the stream. */
   private static int read(Connection c, InputStream in, byte[] buf, int off, int len, long deadline,
       Timeout onTimeout) throws IOException, Refusal {
     while (true) {
-      long left = deadline - System.nanoTime();
-      if (left <= 0) {
-        Refusal r = onTimeout.refusal();
-        if (r == null) throw new SocketTimeoutException("idle connection");
-        throw r;
-      }
-      if (in.available() == 0) {                           // a read that may block waits at most until the deadline
-        c.socket.setSoTimeout((int) Math.max(1, Math.min(Integer.MAX_VALUE, TimeUnit.NANOSECONDS.toMillis(left))));
-      }
+      awaitable(c, in, deadline, onTimeout);
       try {
         int n = in.read(buf, off, len);
-        c.lastProgress = System.nanoTime();
         if (n != 0) return n;
       } catch (SocketTimeoutException e) {
         // loop: the deadline decides
       }
+    }
+  }
+
+  /**
+   * Refuses when the deadline has passed (or, for a connection that sent nothing, ends it); otherwise bounds the next
+   * read that may block by the time left.
+   */
+  private static void awaitable(Connection c, InputStream in, long deadline, Timeout onTimeout)
+      throws IOException, Refusal {
+    long left = deadline - System.nanoTime();
+    if (left <= 0) {
+      Refusal r = onTimeout.refusal();
+      if (r == null) throw new SocketTimeoutException("idle connection");
+      throw r;
+    }
+    if (in.available() == 0) {
+      c.socket.setSoTimeout((int) Math.max(1, Math.min(Integer.MAX_VALUE, TimeUnit.NANOSECONDS.toMillis(left))));
     }
   }
 

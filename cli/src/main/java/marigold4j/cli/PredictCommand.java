@@ -360,7 +360,7 @@ public final class PredictCommand implements Callable<Integer> {
     // parse every option before the (slow) model load, so a typo fails at once
     TimestepSpacing spacing = TimestepSpacing.parse(timestepSpacing);
     NoiseType noiseType = NoiseType.parse(noise);
-    Interpolation resample = marigoldResample(resampleMethod);
+    Interpolation resample = Interpolation.fromMarigoldNameOrNull(resampleMethod);
     Interpolation resampleIn = Interpolation.fromTorchName(resampleMethodInput != null ? resampleMethodInput
         : resampleMethod);
     Interpolation resampleOut = Interpolation.fromTorchName(resampleMethodOutput != null ? resampleMethodOutput
@@ -581,16 +581,6 @@ public final class PredictCommand implements Callable<Integer> {
       err.println(InputImages.printable(name) + ": depth in " + scene.units());
     }
     return scene;
-  }
-
-  /** {@code --resample-method} as run.py reads it, or null for a torch-only mode (area, nearest-exact). */
-  private static Interpolation marigoldResample(String name) {
-    try {
-      return Interpolation.fromMarigoldName(name);
-    } catch (IllegalArgumentException e) {
-      Interpolation.fromTorchName(name);          // a typo fails here, with the full list
-      return null;
-    }
   }
 
   private static marigold4j.image.Npy.Array readLatents(Path file) {

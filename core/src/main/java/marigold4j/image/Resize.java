@@ -61,6 +61,20 @@ public final class Resize {
       };
     }
 
+    /**
+     * A {@code --resample-method} value as Marigold's run.py reads it ({@link #fromMarigoldName}), or null for a name
+     * only torch's modes know ({@code area}, {@code nearest-exact} spelled with an underscore): commands that serve
+     * both families take either. A name neither knows fails with the full list.
+     */
+    public static Interpolation fromMarigoldNameOrNull(String name) {
+      try {
+        return fromMarigoldName(name);
+      } catch (IllegalArgumentException e) {
+        fromTorchName(name);                               // a typo fails here, with the full list
+        return null;
+      }
+    }
+
     /** The engine's interpolation mode. */
     public F.Mode mode() {
       return switch (this) {

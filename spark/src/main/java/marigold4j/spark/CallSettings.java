@@ -22,7 +22,7 @@ public record CallSettings(Integer denoiseSteps, int ensembleSize, Integer proce
    * option), so the driver calls it once before any Spark job starts.
    */
   public EstimatorSettings toEstimatorSettings() {
-    Interpolation resample = marigoldResample(resampleMethod);
+    Interpolation resample = Interpolation.fromMarigoldNameOrNull(resampleMethod);
     Interpolation resampleIn = Interpolation.fromTorchName(resampleMethodInput != null ? resampleMethodInput
         : resampleMethod);
     Interpolation resampleOut = Interpolation.fromTorchName(resampleMethodOutput != null ? resampleMethodOutput
@@ -37,15 +37,6 @@ public record CallSettings(Integer denoiseSteps, int ensembleSize, Integer proce
 
   /** Whether {@code --resample-method} is one Marigold's run.py knows (bilinear, bicubic, nearest). */
   public boolean marigoldResample() {
-    return marigoldResample(resampleMethod) != null;
-  }
-
-  private static Interpolation marigoldResample(String name) {
-    try {
-      return Interpolation.fromMarigoldName(name);
-    } catch (IllegalArgumentException e) {
-      Interpolation.fromTorchName(name);          // a typo fails here, with the full list
-      return null;
-    }
+    return Interpolation.fromMarigoldNameOrNull(resampleMethod) != null;
   }
 }

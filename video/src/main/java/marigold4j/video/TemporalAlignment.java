@@ -46,9 +46,6 @@ public final class TemporalAlignment {
 
   /** The fit of {@code x} onto {@code y} by {@code method}, as {s, t}. */
   public static double[] fit(float[] x, float[] y, Method method) {
-    if (x.length != y.length || x.length == 0) {
-      throw new IllegalArgumentException("frames of " + x.length + " and " + y.length + " values");
-    }
     PairMoments m = PairMoments.of(x, y);
     double s = !(m.sxx() > 0) ? 1.0 : method == Method.SYMMETRIC ? m.symmetricScale() : m.leastSquaresScale();
     return new double[] {s, m.shiftFor(s)};
